@@ -1,0 +1,103 @@
+/* mgatectl: the mgate admin CLI. It owns nothing: every command is a request
+ * to a daemon's socket, allowed by that daemon's allow_users/allow_groups. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "paths.h"
+
+struct ctl_command {
+    const char *name;
+    int (*run)(struct ctl *ctl, int argc, char **argv);
+    const char *usage;
+};
+
+static const struct ctl_command ctl_commands[] = {
+    {"status", ctl_cmd_status, "status [SERVICE...]    is each daemon up; uptime, peers, upstreams"},
+};
+
+static void ctl_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: mgatectl [OPTIONS] COMMAND [ARGS]\n"
+            "The mgate admin CLI.\n\n"
+            "Options:\n"
+            "  -c, --config FILE   configuration file (default: $MGATE_CONFIG or %s)\n"
+            "  -j, --json          machine-readable output\n"
+            "  -t, --timeout MS    how long to wait for a daemon (default 5000)\n"
+            "  -h, --help          this help\n"
+            "  -V, --version       print the version\n\n"
+            "Commands:\n",
+            MGATE_DEFAULT_CONFIG);
+    for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+        fprintf(f, "  %s\n", ctl_commands[i].usage);
+    fprintf(f, "\nExit status: 0 success, 1 failure, 2 usage error, 3 a daemon is down.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+    };
+    struct ctl ctl = {.timeout_ms = 5000};
+    const char *config = NULL;
+    int c;
+    log_init("mgatectl", LOG_WARNING);
+    /* '+': options after the command belong to the command. */
+    while ((c = getopt_long(argc, argv, "+c:jt:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'j':
+            ctl.json = true;
+            break;
+        case 't':
+            ctl.timeout_ms = atoi(optarg);
+            if (ctl.timeout_ms <= 0) {
+                fprintf(stderr, "mgatectl: --timeout wants milliseconds > 0\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            ctl_usage(stdout);
+            return 0;
+        case 'V':
+            printf("mgatectl %s\n", MGATE_VERSION);
+            return 0;
+        default:
+            ctl_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        ctl_usage(stderr);
+        return 2;
+    }
+    const char *path = mgate_conf_path(config);
+    struct conf_error err = {{0}};
+    if (mgate_conf_load(path, config || getenv("MGATE_CONFIG"), &ctl.cf, &ctl.g, &err) < 0) {
+        fprintf(stderr, "mgatectl: bad configuration: %s\n", err.msg);
+        return 1;
+    }
+    const char *cmd = argv[optind];
+    int rc = -1;
+    for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
+        if (strcmp(cmd, ctl_commands[i].name) == 0) {
+            rc = ctl_commands[i].run(&ctl, argc - optind - 1, argv + optind + 1);
+            break;
+        }
+    }
+    if (rc == -1) {
+        fprintf(stderr, "mgatectl: unknown command '%s'\n", cmd);
+        ctl_usage(stderr);
+        rc = 2;
+    }
+    mgate_conf_free(&ctl.cf, &ctl.g);
+    return rc;
+}
