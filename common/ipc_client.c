@@ -1,6 +1,7 @@
 #include "ipc_client.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,9 @@ static void ipc_client_on_sweep(uv_timer_t *t)
 int ipc_client_start(uv_loop_t *loop, const struct ipc_client_cfg *cfg,
                      const struct ipc_client_ops *ops, void *ud, struct ipc_client **out)
 {
+    /* libuv writes to pipes with write(2): a peer gone mid-write must be an
+     * error code, not a SIGPIPE that kills the process. */
+    signal(SIGPIPE, SIG_IGN);
     struct ipc_client *cl = calloc(1, sizeof(*cl));
     if (!cl)
         return -ENOMEM;

@@ -1,6 +1,7 @@
 #include "ipc_server.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -462,6 +463,9 @@ static void ipc_server_on_listener_closed(uv_handle_t *h)
 int ipc_server_start(uv_loop_t *loop, const struct ipc_server_cfg *cfg,
                      const struct ipc_server_ops *ops, void *ud, struct ipc_server **out)
 {
+    /* libuv writes to pipes with write(2): a peer gone mid-write must be an
+     * error code, not a SIGPIPE that kills the process. */
+    signal(SIGPIPE, SIG_IGN);
     struct sockaddr_un sa;
     if (strlen(cfg->path) >= sizeof(sa.sun_path)) {
         log_err("%s: socket path too long: %s", cfg->name, cfg->path);
