@@ -10,18 +10,17 @@
 
 #include "log.h"
 
-const char *const conf_known_sections[] = {"global", "xfrmd", "iked", "policyd",
+const char *const conf_known_sections[] = {"global", "xfrmd",    "iked", "policyd",
                                            "wiped",  "mgatectl", NULL};
 
 /* A config file is a few kilobytes; anything larger is a mistake. */
 #define CONF_MAX_FILE  (1u << 20)
 #define CONF_MAX_ITEMS 4096
 
-static void conf_err(struct conf_error *err, const char *path, unsigned line, const char *fmt,
-                     ...) __attribute__((format(printf, 4, 5)));
+static void conf_err(struct conf_error *err, const char *path, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static void conf_err(struct conf_error *err, const char *path, unsigned line, const char *fmt,
-                     ...)
+static void conf_err(struct conf_error *err, const char *path, unsigned line, const char *fmt, ...)
 {
     if (!err)
         return;
@@ -76,8 +75,7 @@ static struct conf_section *conf_find_section(const struct conf_file *cf, const 
 
 static int conf_add_section(struct conf_file *cf, const char *name, unsigned line)
 {
-    struct conf_section *s =
-        realloc(cf->sections, (cf->n_sections + 1) * sizeof(*cf->sections));
+    struct conf_section *s = realloc(cf->sections, (cf->n_sections + 1) * sizeof(*cf->sections));
     if (!s)
         return -ENOMEM;
     cf->sections = s;
@@ -91,8 +89,7 @@ static int conf_add_section(struct conf_file *cf, const char *name, unsigned lin
     return 0;
 }
 
-static int conf_add_entry(struct conf_section *s, const char *key, const char *value,
-                          unsigned line)
+static int conf_add_entry(struct conf_section *s, const char *key, const char *value, unsigned line)
 {
     struct conf_entry *e = realloc(s->entries, (s->n_entries + 1) * sizeof(*s->entries));
     if (!e)
@@ -391,8 +388,9 @@ static int conf_set(const struct conf_key *k, void *base, const char *value, con
         return conf_list_parse(value, (struct conf_list *)field);
     case CONF_LOGLEVEL:
         if (log_level_parse(value, (int *)field) < 0) {
-            conf_err(err, path, line, "%s: '%s' is not a log level (err, warning, notice, info, debug)",
-                     k->name, value);
+            conf_err(err, path, line,
+                     "%s: '%s' is not a log level (err, warning, notice, info, debug)", k->name,
+                     value);
             return -EINVAL;
         }
         return 0;

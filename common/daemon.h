@@ -31,10 +31,10 @@ struct daemon {
 };
 
 struct daemon_spec {
-    const char *name;        /* "xfrmd": section name and log ident ("mgate-xfrmd") */
-    const char *summary;     /* one line for --help */
+    const char *name;              /* "xfrmd": section name and log ident ("mgate-xfrmd") */
+    const char *summary;           /* one line for --help */
     const struct conf_key *schema; /* the daemon's own section */
-    void *section;           /* bound from schema */
+    void *section;                 /* bound from schema */
 };
 
 /* Parses argv (--config FILE, --check-config, --help, --help-config,

@@ -54,8 +54,9 @@ static int db_migrate(sqlite3 *db, const char *path, const struct db_migration *
         return -EIO;
     }
     if ((size_t)v > n) {
-        db_err(errmsg, "%s: schema version %d is newer than this mgate knows (%zu); refusing to "
-                       "open it (downgrade not supported)",
+        db_err(errmsg,
+               "%s: schema version %d is newer than this mgate knows (%zu); refusing to "
+               "open it (downgrade not supported)",
                path, v, n);
         return -EPROTO;
     }

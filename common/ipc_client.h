@@ -33,7 +33,7 @@ struct ipc_client_cfg {
     const char *name; /* the service connected to, for logs: "xfrmd" */
     const char *path;
     uint32_t max_frame;
-    uint64_t timeout_ms; /* default request timeout */
+    uint64_t timeout_ms;                     /* default request timeout */
     uint64_t backoff_min_ms, backoff_max_ms; /* 0: 100 ms and 5 s */
 };
 

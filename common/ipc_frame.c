@@ -1,11 +1,13 @@
 #include "ipc_frame.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
-int ipc_frame_encode(Mgate__FrameKind kind, uint64_t id, const ProtobufCMessage *msg,
-                     uint8_t **out, size_t *out_len)
+int ipc_frame_encode(Mgate__FrameKind kind, uint64_t id, const ProtobufCMessage *msg, uint8_t **out,
+                     size_t *out_len)
 {
     Mgate__Frame f = MGATE__FRAME__INIT;
     f.api_version = MGATE_API_VERSION;
@@ -117,8 +119,50 @@ int ipc_rxbuf_next(struct ipc_rxbuf *rx, Mgate__Frame **out)
     size_t used = IPC_FRAME_HDR + flen;
     memmove(rx->buf, rx->buf + used, rx->len - used);
     rx->len -= used;
+    /* Frames may carry keys (xfrmd): no copy stays behind in the buffer. */
+    explicit_bzero(rx->buf + rx->len, used);
     if (!f)
         return -EBADMSG;
     *out = f;
     return 1;
+}
+
+int ipc_sendmsg_fds(int sock, const uint8_t *buf, size_t len, const int *fds, size_t n_fds)
+{
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
+    } ctl;
+    if (n_fds > IPC_MAX_FDS)
+        return -EINVAL;
+    size_t off = 0;
+    int waits = 0;
+    while (off < len) {
+        struct iovec iov = {.iov_base = (void *)(buf + off), .iov_len = len - off};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (off == 0 && n_fds) {
+            memset(&ctl, 0, sizeof(ctl));
+            mh.msg_control = ctl.space;
+            mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+            memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* The socket may be non-blocking (libuv's): wait, bounded. */
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 50) {
+                struct pollfd p = {.fd = sock, .events = POLLOUT};
+                poll(&p, 1, 100);
+                continue;
+            }
+            return -errno;
+        }
+        off += (size_t)n;
+    }
+    return 0;
 }

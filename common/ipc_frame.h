@@ -19,8 +19,15 @@
 
 /* Encodes header + Frame{kind, id, payload=packed msg} into one new buffer
  * (caller frees). msg may be NULL for an empty payload. */
-int ipc_frame_encode(Mgate__FrameKind kind, uint64_t id, const ProtobufCMessage *msg,
-                     uint8_t **out, size_t *out_len);
+int ipc_frame_encode(Mgate__FrameKind kind, uint64_t id, const ProtobufCMessage *msg, uint8_t **out,
+                     size_t *out_len);
+
+/* Descriptors one frame may carry (SCM_RIGHTS). */
+#define IPC_MAX_FDS 16
+
+/* Writes all of buf with fds attached to the first byte (blocking on a
+ * full socket for at most a few seconds). */
+int ipc_sendmsg_fds(int sock, const uint8_t *buf, size_t len, const int *fds, size_t n_fds);
 
 /* Incremental decoder: bytes in, whole frames out. */
 struct ipc_rxbuf {

@@ -158,8 +158,8 @@ static void ipc_conn_dispatch(struct ipc_conn *c, Mgate__Frame *f)
         return;
     }
     if (f->kind != MGATE__FRAME_KIND__FRAME_REQUEST) {
-        log_warn("%s: refused frame of kind %d from pid %d: clients send only requests",
-                 srv->name, f->kind, (int)c->peer.pid);
+        log_warn("%s: refused frame of kind %d from pid %d: clients send only requests", srv->name,
+                 f->kind, (int)c->peer.pid);
         ipc_conn_reply_frame_error(c, f->id, MGATE__ERROR_CODE__ERR_INVALID,
                                    "only requests are accepted");
         return;
@@ -201,6 +201,8 @@ static void ipc_conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         }
         ipc_conn_dispatch(c, f);
+        if (f->payload.data)
+            explicit_bzero(f->payload.data, f->payload.len);
         mgate__frame__free_unpacked(f, NULL);
         if (c->paused)
             break;
@@ -212,8 +214,7 @@ static void ipc_conn_start_reading(struct ipc_conn *c)
 {
     int rc = uv_read_start((uv_stream_t *)&c->pipe, ipc_conn_alloc, ipc_conn_on_read);
     if (rc) {
-        log_err("%s: cannot read from pid %d: %s", c->srv->name, (int)c->peer.pid,
-                uv_strerror(rc));
+        log_err("%s: cannot read from pid %d: %s", c->srv->name, (int)c->peer.pid, uv_strerror(rc));
         ipc_conn_close(c);
     }
 }
@@ -237,8 +238,7 @@ static int ipc_conn_write(struct ipc_conn *c, uint8_t *buf, size_t len)
     if (rc) {
         free(buf);
         free(w);
-        log_info("%s: write to pid %d failed: %s", c->srv->name, (int)c->peer.pid,
-                 uv_strerror(rc));
+        log_info("%s: write to pid %d failed: %s", c->srv->name, (int)c->peer.pid, uv_strerror(rc));
         ipc_conn_close(c);
         return -ENOTCONN;
     }
@@ -278,6 +278,34 @@ int ipc_conn_reply(struct ipc_conn *conn, uint64_t id, const ProtobufCMessage *r
         return rc;
     }
     return ipc_conn_write(conn, buf, len);
+}
+
+int ipc_conn_reply_fds(struct ipc_conn *conn, uint64_t id, const ProtobufCMessage *resp,
+                       const int *fds, size_t n_fds)
+{
+    if (!conn->open)
+        return -ENOTCONN;
+    if (n_fds > IPC_MAX_FDS)
+        return -EINVAL;
+    /* libuv passes descriptors only on pipes opened in its own IPC mode; we
+     * write the frame ourselves, which is safe only with an empty queue. */
+    if (conn->pipe.write_queue_size > 0)
+        return -EAGAIN;
+    uint8_t *buf;
+    size_t len;
+    int rc = ipc_frame_encode(MGATE__FRAME_KIND__FRAME_RESPONSE, id, resp, &buf, &len);
+    if (rc)
+        return rc;
+    uv_os_fd_t fd;
+    uv_fileno((uv_handle_t *)&conn->pipe, &fd);
+    rc = ipc_sendmsg_fds(fd, buf, len, fds, n_fds);
+    free(buf);
+    if (rc < 0) {
+        log_warn("%s: passing descriptors to pid %d failed: %s", conn->srv->name,
+                 (int)conn->peer.pid, strerror(-rc));
+        ipc_conn_close(conn);
+    }
+    return rc;
 }
 
 int ipc_conn_reply_frame_error(struct ipc_conn *conn, uint64_t id, Mgate__ErrorCode code,

@@ -47,6 +47,11 @@ int ipc_server_publish(struct ipc_server *srv, const char *topic, const Protobuf
 
 /* Replies with the service's response envelope. -ENOTCONN if the peer left. */
 int ipc_conn_reply(struct ipc_conn *conn, uint64_t id, const ProtobufCMessage *resp);
+/* Replies and passes file descriptors (SCM_RIGHTS) with the frame. The
+ * descriptors stay the caller's (the kernel duplicates them). Only possible
+ * while nothing else is queued on the connection: -EAGAIN otherwise. */
+int ipc_conn_reply_fds(struct ipc_conn *conn, uint64_t id, const ProtobufCMessage *resp,
+                       const int *fds, size_t n_fds);
 /* Replies with a frame-level error (the request never reached the service). */
 int ipc_conn_reply_frame_error(struct ipc_conn *conn, uint64_t id, Mgate__ErrorCode code,
                                const char *message);

@@ -43,6 +43,9 @@ void ipc_sync_close(struct ipc_sync *s)
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
+    for (size_t i = 0; i < s->n_fds; i++)
+        close(s->fds[i]);
+    s->n_fds = 0;
     ipc_rxbuf_free(&s->rx);
 }
 
@@ -60,6 +63,38 @@ int ipc_sync_write_raw(struct ipc_sync *s, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* recvmsg, keeping any descriptors that come along (bounded; extra ones
+ * are closed at once so a hostile server cannot exhaust our table). */
+static ssize_t ipc_sync_recv(struct ipc_sync *s, uint8_t *at, size_t avail)
+{
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
+    } ctl;
+    struct iovec iov = {.iov_base = at, .iov_len = avail};
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl.space,
+                        .msg_controllen = sizeof(ctl.space)};
+    ssize_t n = recvmsg(s->fd, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int got[IPC_MAX_FDS];
+        memcpy(got, CMSG_DATA(c), k * sizeof(int));
+        for (size_t i = 0; i < k; i++) {
+            if (s->n_fds < IPC_MAX_FDS)
+                s->fds[s->n_fds++] = got[i];
+            else
+                close(got[i]);
+        }
+    }
+    return n;
 }
 
 /* Reads until a frame of the wanted kind (and id, for responses) arrives. */
@@ -93,7 +128,7 @@ static int ipc_sync_wait(struct ipc_sync *s, Mgate__FrameKind kind, uint64_t id,
         size_t avail;
         if (ipc_rxbuf_reserve(&s->rx, 4096, &at, &avail) < 0)
             return -EPROTO;
-        ssize_t n = recv(s->fd, at, avail, 0);
+        ssize_t n = ipc_sync_recv(s, at, avail);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -118,6 +153,22 @@ int ipc_sync_call(struct ipc_sync *s, const ProtobufCMessage *req, int timeout_m
     if (rc)
         return rc;
     return ipc_sync_wait(s, MGATE__FRAME_KIND__FRAME_RESPONSE, id, timeout_ms, resp);
+}
+
+int ipc_sync_call_fds(struct ipc_sync *s, const ProtobufCMessage *req, int timeout_ms,
+                      Mgate__Frame **resp, int *fds, size_t max_fds, size_t *n_fds)
+{
+    int rc = ipc_sync_call(s, req, timeout_ms, resp);
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_fds; i++) {
+        if (rc == 0 && k < max_fds)
+            fds[k++] = s->fds[i];
+        else
+            close(s->fds[i]);
+    }
+    s->n_fds = 0;
+    *n_fds = k;
+    return rc;
 }
 
 int ipc_sync_next_event(struct ipc_sync *s, int timeout_ms, Mgate__Frame **ev)

@@ -15,8 +15,7 @@
 const struct conf_key mgate_global_schema[] = {
     {"run_dir", CONF_PATH, G(run_dir), MGATE_RUNDIR, 0, 0, "sockets and checkpoints (tmpfs)"},
     {"state_dir", CONF_PATH, G(state_dir), MGATE_STATEDIR, 0, 0, "databases"},
-    {"log_level", CONF_LOGLEVEL, G(log_level), "info", 0, 0,
-     "err, warning, notice, info or debug"},
+    {"log_level", CONF_LOGLEVEL, G(log_level), "info", 0, 0, "err, warning, notice, info or debug"},
     {"max_frame", CONF_SIZE, G(max_frame), "1M", 4096, 64u << 20,
      "largest IPC frame accepted; a larger one closes the connection"},
     {"request_timeout", CONF_DURATION, G(request_timeout_ms), "10s", 100, 600000,
@@ -113,12 +112,13 @@ static int mgate_acl_add_names(const struct conf_list *names, bool groups, bool 
         }
         if (!found) {
             if (!explicit_list) {
-                log_debug("default %s '%s' does not exist here; not allowed", groups ? "group" : "user", n);
+                log_debug("default %s '%s' does not exist here; not allowed",
+                          groups ? "group" : "user", n);
                 continue;
             }
             snprintf(err->msg, sizeof(err->msg), "%s:%u: %s: no such %s '%s'",
-                     cf->path ? cf->path : "<config>", e->line, e->key,
-                     groups ? "group" : "user", n);
+                     cf->path ? cf->path : "<config>", e->line, e->key, groups ? "group" : "user",
+                     n);
             return -EINVAL;
         }
         int rc = groups ? ipc_acl_add_gid(acl, (gid_t)id) : ipc_acl_add_uid(acl, (uid_t)id);

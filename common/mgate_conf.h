@@ -10,7 +10,6 @@
 #include "ipc_acl.h"
 #include "paths.h"
 
-
 struct mgate_global_conf {
     char *run_dir;
     char *state_dir;
@@ -28,13 +27,25 @@ struct mgate_svc_conf {
 
 extern const struct conf_key mgate_global_schema[];
 
-#define MGATE_SVC_KEYS(type, member, svcname)                                                    \
-    {"socket", CONF_PATH, offsetof(type, member.socket), "", 0, 0,                               \
-     "UNIX socket path (default: <run_dir>/" svcname ".sock)"},                                  \
-        {"allow_users", CONF_LIST, offsetof(type, member.allow_users), "root mgate", 0, 0,       \
-         "users (names or uids) whose processes may connect"},                                   \
-        {"allow_groups", CONF_LIST, offsetof(type, member.allow_groups), "mgate-admin", 0, 0,    \
-         "groups whose members may connect (mgatectl users)"}
+#define MGATE_SVC_KEYS(type, member, svcname)                                                      \
+    {"socket",                                                                                     \
+     CONF_PATH,                                                                                    \
+     offsetof(type, member.socket),                                                                \
+     "",                                                                                           \
+     0,                                                                                            \
+     0,                                                                                            \
+     "UNIX socket path (default: <run_dir>/" svcname ".sock)"},                                    \
+        {"allow_users",                                                                            \
+         CONF_LIST,                                                                                \
+         offsetof(type, member.allow_users),                                                       \
+         "root mgate",                                                                             \
+         0,                                                                                        \
+         0,                                                                                        \
+         "users (names or uids) whose processes may connect"},                                     \
+    {                                                                                              \
+        "allow_groups", CONF_LIST, offsetof(type, member.allow_groups), "mgate-admin", 0, 0,       \
+            "groups whose members may connect (mgatectl users)"                                    \
+    }
 
 /* The config path: --config beats $MGATE_CONFIG beats the built-in default. */
 const char *mgate_conf_path(const char *cli_path);

@@ -105,7 +105,7 @@ int service_main(const struct service_spec *spec, int argc, char **argv)
         goto out;
     struct svc_def api = spec->api;
     api.schema_version = s->db ? (uint32_t)db_schema_version(s->db) : 0;
-    if (svc_start(&s->d, &api, spec->svc_conf, &acl, s, &s->svc) < 0)
+    if (svc_start(&s->d, &api, spec->svc_conf, &acl, spec->ud, &s->svc) < 0)
         goto out;
     for (size_t i = 0; i < spec->n_upstreams && i < SERVICE_MAX_UPSTREAMS; i++) {
         if (upstream_start(&s->d, &spec->upstreams[i], spec->ud, &s->ups[s->n_ups]) < 0) {

@@ -31,9 +31,11 @@ struct service_spec {
     void *ud;
 };
 
-#define SERVICE_DB_KEY(type, member, svcname)                                                    \
-    {"database", CONF_PATH, offsetof(type, member), "", 0, 0,                                    \
-     "SQLite database (default: <state_dir>/" svcname ".db)"}
+#define SERVICE_DB_KEY(type, member, svcname)                                                      \
+    {                                                                                              \
+        "database", CONF_PATH, offsetof(type, member), "", 0, 0,                                   \
+            "SQLite database (default: <state_dir>/" svcname ".db)"                                \
+    }
 
 int service_main(const struct service_spec *spec, int argc, char **argv);
 

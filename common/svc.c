@@ -69,16 +69,15 @@ static void svc_handle_subscribe(struct svc *svc, struct ipc_conn *conn, uint64_
     svc_reply(svc, conn, id, ENV_RESP_SUBSCRIBE, &rep.base);
 }
 
-static void svc_on_request(struct ipc_conn *conn, uint64_t id, const uint8_t *payload,
-                           size_t len, void *ud)
+static void svc_on_request(struct ipc_conn *conn, uint64_t id, const uint8_t *payload, size_t len,
+                           void *ud)
 {
     struct svc *svc = ud;
     const struct ipc_peer *peer = ipc_conn_peer(conn);
     ProtobufCMessage *req = protobuf_c_message_unpack(svc->def.request, NULL, len, payload);
     if (!req) {
-        log_warn("refused request %llu from pid %d uid %u: not a valid %s",
-                 (unsigned long long)id, (int)peer->pid, (unsigned)peer->uid,
-                 svc->def.request->name);
+        log_warn("refused request %llu from pid %d uid %u: not a valid %s", (unsigned long long)id,
+                 (int)peer->pid, (unsigned)peer->uid, svc->def.request->name);
         ipc_conn_reply_frame_error(conn, id, MGATE__ERROR_CODE__ERR_INVALID,
                                    "payload is not a valid request envelope");
         return;
@@ -96,8 +95,7 @@ static void svc_on_request(struct ipc_conn *conn, uint64_t id, const uint8_t *pa
         svc_handle_status(svc, conn, id);
         break;
     case ENV_REQ_SUBSCRIBE:
-        svc_handle_subscribe(svc, conn, id,
-                             (const Mgate__SubscribeRequest *)envelope_get(req, c));
+        svc_handle_subscribe(svc, conn, id, (const Mgate__SubscribeRequest *)envelope_get(req, c));
         break;
     default:
         if (!svc->def.handler) {

@@ -44,8 +44,8 @@ char *ctl_socket_path(struct ctl *ctl, const char *service)
     return sc.socket; /* the only field set; ownership passes to the caller */
 }
 
-int ctl_call(struct ctl *ctl, const struct ctl_service *svc, uint32_t field,
-             ProtobufCMessage *body, ProtobufCMessage **resp, char *why, size_t why_len)
+int ctl_call(struct ctl *ctl, const struct ctl_service *svc, uint32_t field, ProtobufCMessage *body,
+             ProtobufCMessage **resp, char *why, size_t why_len)
 {
     *resp = NULL;
     char *path = ctl_socket_path(ctl, svc->name);

@@ -33,8 +33,8 @@ char *ctl_socket_path(struct ctl *ctl, const char *service);
  * response envelope. On failure returns -errno and writes a one-line reason
  * into why. A service-level Error in the response is returned as -EPROTO
  * with the message in why. */
-int ctl_call(struct ctl *ctl, const struct ctl_service *svc, uint32_t field,
-             ProtobufCMessage *body, ProtobufCMessage **resp, char *why, size_t why_len);
+int ctl_call(struct ctl *ctl, const struct ctl_service *svc, uint32_t field, ProtobufCMessage *body,
+             ProtobufCMessage **resp, char *why, size_t why_len);
 
 /* Minimal JSON writer on stdout: enough for flat records and lists. */
 struct json_out {
@@ -57,5 +57,6 @@ void json_end(struct json_out *j);
 void ctl_fmt_duration(unsigned long long s, char *buf, size_t len);
 
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_xfrm(struct ctl *ctl, int argc, char **argv);
 
 #endif

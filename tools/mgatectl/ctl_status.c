@@ -52,13 +52,13 @@ static void ctl_status_json(struct ctl_status_row *rows, size_t n)
 
 static void ctl_status_table(struct ctl_status_row *rows, size_t n)
 {
-    printf("%-8s %-5s %7s %8s %-8s %6s %5s  %s\n", "SERVICE", "STATE", "PID", "UPTIME",
-           "VERSION", "SCHEMA", "PEERS", "UPSTREAMS");
+    printf("%-8s %-5s %7s %8s %-8s %6s %5s  %s\n", "SERVICE", "STATE", "PID", "UPTIME", "VERSION",
+           "SCHEMA", "PEERS", "UPSTREAMS");
     for (size_t i = 0; i < n; i++) {
         const Mgate__Status *st = rows[i].st;
         if (!st) {
-            printf("%-8s %-5s %7s %8s %-8s %6s %5s  %s\n", rows[i].name, "DOWN", "-", "-", "-",
-                   "-", "-", rows[i].why);
+            printf("%-8s %-5s %7s %8s %-8s %6s %5s  %s\n", rows[i].name, "DOWN", "-", "-", "-", "-",
+                   "-", rows[i].why);
             continue;
         }
         char up[32], schema[16], ups[256] = "";
@@ -72,8 +72,8 @@ static void ctl_status_table(struct ctl_status_row *rows, size_t n)
             off += (size_t)snprintf(ups + off, sizeof(ups) - off, "%s%s:%s", u ? " " : "",
                                     st->upstreams[u]->service,
                                     st->upstreams[u]->connected ? "up" : "DOWN");
-        printf("%-8s %-5s %7u %8s %-8s %6s %5u  %s\n", rows[i].name, "up", st->pid, up,
-               st->version, schema, st->peers, st->n_upstreams ? ups : "-");
+        printf("%-8s %-5s %7u %8s %-8s %6s %5u  %s\n", rows[i].name, "up", st->pid, up, st->version,
+               schema, st->peers, st->n_upstreams ? ups : "-");
     }
 }
 
@@ -92,8 +92,8 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
         memset(&rows[n], 0, sizeof(rows[n]));
         rows[n].name = ctl_services[i].name;
         Mgate__StatusRequest sr = MGATE__STATUS_REQUEST__INIT;
-        if (ctl_call(ctl, &ctl_services[i], ENV_REQ_STATUS, &sr.base, &rows[n].resp,
-                     rows[n].why, sizeof(rows[n].why)) == 0)
+        if (ctl_call(ctl, &ctl_services[i], ENV_REQ_STATUS, &sr.base, &rows[n].resp, rows[n].why,
+                     sizeof(rows[n].why)) == 0)
             rows[n].st = (const Mgate__Status *)envelope_get(rows[n].resp, ENV_RESP_STATUS);
         if (rows[n].resp && !rows[n].st)
             snprintf(rows[n].why, sizeof(rows[n].why), "answer carries no status");

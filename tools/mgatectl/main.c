@@ -16,7 +16,10 @@ struct ctl_command {
 };
 
 static const struct ctl_command ctl_commands[] = {
-    {"status", ctl_cmd_status, "status [SERVICE...]    is each daemon up; uptime, peers, upstreams"},
+    {"status", ctl_cmd_status,
+     "status [SERVICE...]         is each daemon up; uptime, peers, upstreams"},
+    {"xfrm", ctl_cmd_xfrm,
+     "xfrm sa|policy [--all]      kernel SAs / policies xfrmd owns (--all: every one)"},
 };
 
 static void ctl_usage(FILE *f)
@@ -40,7 +43,7 @@ static void ctl_usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+        {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
