@@ -14,9 +14,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const ProtobufCMessageDescriptor *const envelopes[] = {
-    &mgate__xfrmd_request__descriptor, &mgate__iked_request__descriptor,
+    &mgate__xfrmd_request__descriptor,   &mgate__iked_request__descriptor,
     &mgate__policyd_request__descriptor, &mgate__wiped_request__descriptor,
-    &mgate__xfrmd_event__descriptor, &mgate__iked_response__descriptor,
+    &mgate__xfrmd_event__descriptor,     &mgate__iked_response__descriptor,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
