@@ -19,9 +19,8 @@ static const struct conf_key iked_schema[] = {
 
 /* Schema history of iked.db (append only; see common/db.h). */
 static const struct db_migration iked_migrations[] = {
-    {"meta table",
-     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-     "INSERT INTO meta VALUES ('created', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));"},
+    {"meta table", "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                   "INSERT INTO meta VALUES ('created', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));"},
 };
 
 static const char *const iked_topics[] = {"lifecycle", NULL};
