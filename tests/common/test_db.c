@@ -49,7 +49,8 @@ static void test_migrate_and_reopen(void **state)
     /* A newer binary adds migration 2 on top; data stays. */
     assert_int_equal(db_open(path, migs, 2, NULL, &db, &msg), 0);
     assert_int_equal(db_schema_version(db), 2);
-    assert_int_equal(sqlite3_exec(db, "INSERT INTO t VALUES (1, 'x')", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO t VALUES (1, 'x')", NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);

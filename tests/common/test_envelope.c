@@ -33,9 +33,8 @@ static void test_set_get_case(void **state)
     (void)state;
     Mgate__IkedRequest req;
     Mgate__StatusRequest sr = MGATE__STATUS_REQUEST__INIT;
-    assert_int_equal(envelope_init_set(&mgate__iked_request__descriptor, &req, ENV_REQ_STATUS,
-                                       &sr.base),
-                     0);
+    assert_int_equal(
+        envelope_init_set(&mgate__iked_request__descriptor, &req, ENV_REQ_STATUS, &sr.base), 0);
     assert_int_equal(envelope_case(&req.base), ENV_REQ_STATUS);
     assert_ptr_equal(envelope_get(&req.base, ENV_REQ_STATUS), &sr.base);
     assert_null(envelope_get(&req.base, ENV_REQ_SUBSCRIBE));
@@ -60,9 +59,8 @@ static void test_error_field_outside_oneof(void **state)
     Mgate__WipedResponse resp;
     Mgate__Error e = MGATE__ERROR__INIT;
     e.code = MGATE__ERROR_CODE__ERR_NOT_FOUND;
-    assert_int_equal(envelope_init_set(&mgate__wiped_response__descriptor, &resp, ENV_RESP_ERROR,
-                                       &e.base),
-                     0);
+    assert_int_equal(
+        envelope_init_set(&mgate__wiped_response__descriptor, &resp, ENV_RESP_ERROR, &e.base), 0);
     assert_ptr_equal(resp.error, &e);
     assert_int_equal(envelope_case(&resp.base), 0);
 }

@@ -18,7 +18,8 @@ static void test_roundtrip_bytewise(void **state)
     st.pid = 4242;
     uint8_t *buf;
     size_t len;
-    assert_int_equal(ipc_frame_encode(MGATE__FRAME_KIND__FRAME_RESPONSE, 77, &st.base, &buf, &len), 0);
+    assert_int_equal(ipc_frame_encode(MGATE__FRAME_KIND__FRAME_RESPONSE, 77, &st.base, &buf, &len),
+                     0);
     /* The 4-byte header carries the frame length, big-endian. */
     size_t flen = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 | buf[3];
     assert_int_equal(flen + 4, len);

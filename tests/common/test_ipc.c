@@ -104,8 +104,8 @@ static int teardown(void **state)
 static void start_server(void)
 {
     static const struct ipc_server_ops ops = {.on_request = srv_on_request};
-    struct ipc_server_cfg cfg = {.name = "test", .path = F->path, .acl = &F->acl,
-                                 .max_frame = 65536, .topics = topics};
+    struct ipc_server_cfg cfg = {
+        .name = "test", .path = F->path, .acl = &F->acl, .max_frame = 65536, .topics = topics};
     assert_int_equal(ipc_server_start(&F->loop, &cfg, &ops, NULL, &F->srv), 0);
 }
 
@@ -164,8 +164,11 @@ static const struct ipc_client_ops cl_ops = {
 
 static void start_client(struct ipc_client **out, uint64_t timeout_ms)
 {
-    struct ipc_client_cfg cfg = {.name = "test", .path = F->path, .timeout_ms = timeout_ms,
-                                 .backoff_min_ms = 20, .backoff_max_ms = 100};
+    struct ipc_client_cfg cfg = {.name = "test",
+                                 .path = F->path,
+                                 .timeout_ms = timeout_ms,
+                                 .backoff_min_ms = 20,
+                                 .backoff_max_ms = 100};
     assert_int_equal(ipc_client_start(&F->loop, &cfg, &cl_ops, NULL, out), 0);
 }
 

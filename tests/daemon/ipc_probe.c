@@ -72,7 +72,8 @@ static int status_ok(struct ipc_sync *s)
         printf("FAIL: status: %s\n", strerror(-rc));
         return 1;
     }
-    ProtobufCMessage *r = protobuf_c_message_unpack(resp_desc, NULL, f->payload.len, f->payload.data);
+    ProtobufCMessage *r =
+        protobuf_c_message_unpack(resp_desc, NULL, f->payload.len, f->payload.data);
     const Mgate__Status *st = r ? (const Mgate__Status *)envelope_get(r, ENV_RESP_STATUS) : NULL;
     int ok = st != NULL;
     if (st)
@@ -177,7 +178,8 @@ static int wait_stopping(struct ipc_sync *s)
         printf("FAIL: no event\n");
         return 1;
     }
-    ProtobufCMessage *ev = protobuf_c_message_unpack(ev_desc, NULL, f->payload.len, f->payload.data);
+    ProtobufCMessage *ev =
+        protobuf_c_message_unpack(ev_desc, NULL, f->payload.len, f->payload.data);
     const Mgate__Stopping *st =
         ev ? (const Mgate__Stopping *)envelope_get(ev, ENV_EVENT_STOPPING) : NULL;
     int ok = st != NULL;
