@@ -104,7 +104,8 @@ static int pb_key_in(ProtobufCBinaryData b, uint8_t *key, size_t *len, const cha
                  b.len);
         return -EINVAL;
     }
-    memcpy(key, b.data, b.len);
+    if (b.len)
+        memcpy(key, b.data, b.len);
     *len = b.len;
     return 0;
 }

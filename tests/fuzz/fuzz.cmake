@@ -18,7 +18,7 @@ if(MGATE_FUZZ AND CMAKE_C_COMPILER_ID STREQUAL "Clang")
   set(fuzz_ike_msg_work ${CMAKE_CURRENT_BINARY_DIR}/fuzz_ike_msg_corpus)
   file(MAKE_DIRECTORY ${fuzz_ike_msg_work})
   add_test(NAME fuzz_ike_msg
-           COMMAND fuzz_ike_msg -max_total_time=60 -rss_limit_mb=1024 -max_len=4096
+           COMMAND fuzz_ike_msg -max_total_time=${MGATE_FUZZ_SECONDS} -rss_limit_mb=1024 -max_len=4096
                    -print_final_stats=1 -artifact_prefix=${CMAKE_CURRENT_BINARY_DIR}/
                    ${fuzz_ike_msg_work} ${CMAKE_CURRENT_LIST_DIR}/corpus/ike_msg)
   set_tests_properties(fuzz_ike_msg PROPERTIES LABELS fuzz TIMEOUT 180)
