@@ -280,7 +280,7 @@ enum ike_err ike_chain_validate(const struct ike_msg *m, const struct ike_chain 
                                 struct ike_error *err)
 {
     union {
-        struct ike_sa sa;
+        struct ike_sa_pl sa;
         struct ike_ke ke;
         struct ike_id id;
         struct ike_cert cert;

@@ -40,7 +40,7 @@ struct ike_proposal {
     uint16_t n_xf;
 };
 
-struct ike_sa {
+struct ike_sa_pl {
     unsigned n_prop;
     unsigned n_xf;
     struct ike_proposal prop[IKE_MAX_PROPOSALS];
@@ -51,7 +51,7 @@ struct ike_sa {
  * length attribute's TV form, protocol ids and SPI sizes, and numbering:
  * several proposals must be numbered 1, 2, 3...; a single one (an accepted
  * proposal echoed in a response) may carry any non-zero number. */
-enum ike_err ike_pl_sa(const struct ike_payload *pl, struct ike_sa *out, struct ike_error *err);
+enum ike_err ike_pl_sa(const struct ike_payload *pl, struct ike_sa_pl *out, struct ike_error *err);
 
 /* ---- KE (§3.4) ---- */
 

@@ -50,7 +50,7 @@ static enum ike_err ike_pl_sa_attrs(const struct ike_payload *pl, size_t pos, si
 
 /* The transforms of one proposal, spanning body[pos, end). */
 static enum ike_err ike_pl_sa_transforms(const struct ike_payload *pl, size_t pos, size_t end,
-                                         unsigned declared, struct ike_sa *sa,
+                                         unsigned declared, struct ike_sa_pl *sa,
                                          struct ike_error *err)
 {
     const uint8_t *b = pl->body.ptr;
@@ -114,7 +114,7 @@ static enum ike_err ike_pl_sa_spi_check(const struct ike_payload *pl, size_t pos
     return ike_msg_fail_pl(err, pl, pos + 6, IKE_ERR_SYNTAX, "SPI size wrong for the protocol");
 }
 
-enum ike_err ike_pl_sa(const struct ike_payload *pl, struct ike_sa *out, struct ike_error *err)
+enum ike_err ike_pl_sa(const struct ike_payload *pl, struct ike_sa_pl *out, struct ike_error *err)
 {
     const uint8_t *b = pl->body.ptr;
     size_t len = pl->body.len, pos = 0;

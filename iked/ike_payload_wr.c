@@ -98,7 +98,7 @@ enum ike_err ike_wr_sa_end(struct ike_wr *w)
     return ike_wr_end(w);
 }
 
-enum ike_err ike_wr_sa(struct ike_wr *w, const struct ike_sa *sa)
+enum ike_err ike_wr_sa(struct ike_wr *w, const struct ike_sa_pl *sa)
 {
     if (ike_wr_sa_begin(w) != IKE_OK)
         return w->err;

@@ -22,7 +22,7 @@ enum ike_err ike_wr_transform(struct ike_wr *w, uint8_t type, uint16_t id, uint1
 enum ike_err ike_wr_proposal_end(struct ike_wr *w);
 enum ike_err ike_wr_sa_end(struct ike_wr *w);
 /* A whole SA payload from its parsed form (e.g. the chosen proposal). */
-enum ike_err ike_wr_sa(struct ike_wr *w, const struct ike_sa *sa);
+enum ike_err ike_wr_sa(struct ike_wr *w, const struct ike_sa_pl *sa);
 
 enum ike_err ike_wr_ke(struct ike_wr *w, uint16_t group, const void *data, size_t len);
 /* pl_type: IKE_PL_IDI or IKE_PL_IDR. */

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Parsed forms of one payload, big enough for any type. */
 union fuzz_pl {
-    struct ike_sa sa;
+    struct ike_sa_pl sa;
     struct ike_ke ke;
     struct ike_id id;
     struct ike_cert cert;
@@ -144,7 +144,7 @@ static bool fuzz_span_eq(struct ike_span a, struct ike_span b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-static bool fuzz_sa_eq(const struct ike_sa *a, const struct ike_sa *b)
+static bool fuzz_sa_eq(const struct ike_sa_pl *a, const struct ike_sa_pl *b)
 {
     if (a->n_prop != b->n_prop || a->n_xf != b->n_xf)
         return false;

@@ -34,7 +34,7 @@ static void build_sa(struct ike_wr *w)
     assert_int_equal(ike_wr_sa_end(w), IKE_OK);
 }
 
-static void check_sa(const struct ike_sa *sa)
+static void check_sa(const struct ike_sa_pl *sa)
 {
     assert_int_equal(sa->n_prop, 3);
     assert_int_equal(sa->n_xf, 7);
@@ -112,7 +112,7 @@ static void build_all(struct ike_wr *w, struct ike_span *idr_body)
 static void check_all(const struct ike_msg *m, const struct ike_chain *c)
 {
     struct ike_error e;
-    struct ike_sa *sa = malloc(sizeof(*sa));
+    struct ike_sa_pl *sa = malloc(sizeof(*sa));
     struct ike_ke ke;
     struct ike_id id;
     struct ike_cert cert;
@@ -229,7 +229,7 @@ static void test_sa_rewrite_identical(void **state)
     struct ike_span a, b;
     struct ike_msg m;
     struct ike_error e;
-    struct ike_sa *sa = malloc(sizeof(*sa));
+    struct ike_sa_pl *sa = malloc(sizeof(*sa));
     struct ike_hdr h;
 
     assert_non_null(sa);

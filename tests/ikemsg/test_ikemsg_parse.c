@@ -156,7 +156,7 @@ static void test_sa_init_byte_exact(void **state)
     uint8_t *buf = fill_sa_init(&len);
     struct ike_msg m;
     struct ike_error e;
-    struct ike_sa sa;
+    struct ike_sa_pl sa;
     struct ike_ke ke;
     struct ike_span nonce;
     struct ike_notify n;

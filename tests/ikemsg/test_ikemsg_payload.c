@@ -35,7 +35,7 @@ static const struct ike_payload *one_parse(struct one *o, uint8_t type, const vo
 static enum ike_err sa_err(const uint8_t *body, size_t len, struct ike_error *e)
 {
     struct one o;
-    struct ike_sa *sa = malloc(sizeof(*sa));
+    struct ike_sa_pl *sa = malloc(sizeof(*sa));
     const struct ike_payload *pl = one_parse(&o, IKE_PL_SA, body, len);
     enum ike_err rc;
 
@@ -176,7 +176,7 @@ static void test_sa_attributes(void **state)
 {
     (void)state;
     struct one o;
-    struct ike_sa *sa = malloc(sizeof(*sa));
+    struct ike_sa_pl *sa = malloc(sizeof(*sa));
     uint8_t b[sizeof(sa_ok)];
 
     assert_non_null(sa);
