@@ -1,0 +1,76 @@
+/* The responder's exchanges (RFC 7296): what to answer to a request, given
+ * the SA it belongs to. Pure protocol and crypto: no sockets, no event loop,
+ * no xfrmd. The daemon (iked_*.c) receives datagrams, finds the SA, handles
+ * retransmissions and message IDs, runs these on worker threads, sends what
+ * they return and performs the action they ask for (installing or removing
+ * the CHILD SA through xfrmd, destroying the SA). Owner: ike_exch_*.c. */
+#ifndef MGATE_IKE_EXCHANGE_H
+#define MGATE_IKE_EXCHANGE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ike_cert.h"
+#include "ike_msg.h"
+#include "ike_sa.h"
+#include "iked_conf.h"
+#include "lease_pool.h"
+
+/* Read-only context shared by every worker. */
+struct ike_env {
+    const struct iked_settings *set;
+    const ike_cert_store *cas;
+    const ike_cert_own *own;
+    uint8_t local_id_type;    /* IKE_ID_DER_ASN1_DN by default */
+    const uint8_t *local_id;  /* IDr body */
+    size_t local_id_len;
+    struct lease_pool *leases;
+};
+
+/* One received datagram (IKE header first: the non-ESP marker of port 4500
+ * is already stripped). */
+struct ike_rx {
+    const uint8_t *buf;
+    size_t len;
+    struct sockaddr_storage local, remote;
+    bool natt_port; /* arrived on the NAT-T socket */
+    uint64_t now_ms;
+};
+
+/* What to send back; buf is malloc'd and owned by the caller afterwards. */
+struct ike_tx {
+    uint8_t *buf;
+    size_t len;
+};
+
+enum ike_exch_result {
+    IKE_EXCH_DROP,         /* send nothing (bad integrity, garbage): already logged */
+    IKE_EXCH_REPLY,        /* send tx */
+    IKE_EXCH_REPLY_FAIL,   /* send tx (an error notify), then destroy the SA */
+    IKE_EXCH_INSTALL,      /* install sa->child through xfrmd, then send tx;
+                            * if the kernel refuses, destroy the SA */
+    IKE_EXCH_DELETE_IKE,   /* the peer deleted the IKE SA: send tx, remove the CHILD SA, destroy */
+    IKE_EXCH_DELETE_CHILD, /* the peer deleted the CHILD SA: remove it, send tx */
+};
+
+/* An IKE_SA_INIT request (no SA yet). On IKE_EXCH_REPLY, *sa_out is a new
+ * half-open SA (keys derived, init messages kept for AUTH). Other answers
+ * (INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, INVALID_SYNTAX) come with
+ * IKE_EXCH_REPLY and *sa_out NULL. */
+enum ike_exch_result ike_exch_sa_init(const struct ike_env *env, const struct ike_rx *rx,
+                                      const struct ike_msg *m, struct ike_sa **sa_out,
+                                      struct ike_tx *tx);
+
+/* A request on an existing SA whose message ID the daemon has checked
+ * (= sa->next_msgid): IKE_AUTH, INFORMATIONAL (delete, liveness), and later
+ * CREATE_CHILD_SA. Updates sa (state, next_msgid, the cached response). */
+enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *sa,
+                                      const struct ike_rx *rx, const struct ike_msg *m,
+                                      struct ike_tx *tx);
+
+/* Requests we start: an INFORMATIONAL with a DELETE of the IKE SA (SIGTERM,
+ * admin terminate), or an empty one (liveness check). */
+int ike_exch_delete_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx);
+int ike_exch_liveness_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx);
+
+#endif

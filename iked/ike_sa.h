@@ -1,0 +1,90 @@
+/* The state of one IKE SA and its CHILD SA, as the responder keeps it.
+ *
+ * Ownership: the daemon's SA table (iked_sa_table) owns every ike_sa; a
+ * worker thread may use one only while sa->busy is set by the loop thread,
+ * which then touches nothing in it until the worker is done. Buffers inside
+ * are owned by the SA and freed (secrets wiped) by ike_sa_free. */
+#ifndef MGATE_IKE_SA_H
+#define MGATE_IKE_SA_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ike_keys.h"
+#include "ike_proposal.h"
+
+enum ike_sa_state {
+    IKE_SA_HALF_OPEN,   /* IKE_SA_INIT answered, waiting for IKE_AUTH */
+    IKE_SA_INSTALLING,  /* IKE_AUTH done, CHILD SA going into the kernel */
+    IKE_SA_ESTABLISHED,
+    IKE_SA_DELETING,
+};
+
+#define IKE_CHILD_MAX_TS IKED_MAX_SUBNETS
+
+/* A traffic selector range as the kernel wants it: address/prefix. */
+struct ike_child_ts {
+    int family;
+    uint8_t addr[16];
+    uint8_t plen;
+    uint8_t proto;      /* 0 = any */
+    uint16_t port;      /* 0 = any */
+};
+
+struct child_sa {
+    uint32_t spi_in;    /* ours: the peer sends ESP to it (host order) */
+    uint32_t spi_out;   /* the peer's */
+    uint32_t reqid;     /* set by the daemon (xfrmd's owned range) */
+    struct iked_esp_proposal esp;
+    /* Keying material in the order the kernel wants it, wiped after install:
+     * encryption key (with the 4-byte salt for GCM), then integrity key. */
+    uint8_t enc_key_in[36], enc_key_out[36];
+    uint8_t integ_key_in[64], integ_key_out[64];
+    uint8_t enc_key_len, integ_key_len;
+    /* Narrowed selectors: local = corporate side, remote = the device. */
+    struct ike_child_ts ts_local[IKE_CHILD_MAX_TS];
+    size_t n_ts_local;
+    struct ike_child_ts ts_remote;
+    bool installed;
+};
+
+struct ike_sa {
+    uint64_t spi_i, spi_r; /* network byte order, as on the wire */
+    enum ike_sa_state state;
+    struct sockaddr_storage local, remote; /* current addresses and ports */
+    bool natt;          /* a NAT between us: IKE on 4500, ESP in UDP */
+    ike_suite suite;
+    ike_sa_keys keys;
+    uint32_t next_msgid; /* the next request id we accept from the peer */
+    /* The last response, resent as is for a retransmitted request. */
+    uint32_t last_msgid;
+    uint8_t *last_resp;
+    size_t last_resp_len;
+    /* Kept from IKE_SA_INIT for the AUTH octets; freed once authenticated. */
+    uint8_t *init_req, *init_resp;
+    size_t init_req_len, init_resp_len;
+    uint8_t *ni, *nr;
+    size_t ni_len, nr_len;
+    uint32_t peer_hash_mask; /* SIGNATURE_HASH_ALGORITHMS the peer supports */
+    bool peer_fragmentation, peer_mobike;
+    /* Who the device is (from its verified certificate). */
+    char *peer_subject;
+    char peer_serial[64];
+    uint8_t peer_fpr[32];
+    struct in_addr vip; /* network order; 0 when none */
+    struct child_sa *child;
+    uint64_t created_ms, established_ms, last_rx_ms;
+    uint32_t our_next_msgid; /* for requests we send (DELETE, liveness) */
+    bool busy;               /* a worker thread holds it */
+};
+
+struct ike_sa *ike_sa_new(void);
+/* Drops what only IKE_AUTH needed (init messages, nonces, SK_p keys). */
+void ike_sa_drop_auth_material(struct ike_sa *sa);
+void ike_sa_free(struct ike_sa *sa);
+/* "203.0.113.7[4500] CN=device-1" for log lines. */
+const char *ike_sa_describe(const struct ike_sa *sa, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,91 @@
+/* iked's configuration: the [iked] section as written (struct iked_conf,
+ * bound by common/conf.c) and as used (struct iked_settings: proposals,
+ * pool, subnets, DNS parsed once at start; read-only afterwards, shared by
+ * the worker threads). Owner: iked_conf.c. */
+#ifndef MGATE_IKED_CONF_H
+#define MGATE_IKED_CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "ike_crypto.h"
+#include "mgate_conf.h"
+
+#define IKED_MAX_PROPOSALS 16
+#define IKED_MAX_SUBNETS   16
+#define IKED_MAX_DNS       4
+
+enum iked_authz {
+    /* Any device whose certificate chains to a configured CA may connect.
+     * For labs and until policyd decides: said at start in one log line. */
+    IKED_AUTHZ_CA_ONLY,
+};
+
+struct iked_conf {
+    struct mgate_svc_conf svc;
+    char *database;
+    char *cert;                    /* gateway certificate (PEM, chain after it) */
+    char *key;                     /* its private key (PEM) */
+    struct conf_list ca;           /* trusted CA files (PEM) */
+    char *crl;                     /* optional CRL file */
+    char *local_id;                /* IDr; default: our certificate's subject DN */
+    struct conf_list ike_proposals; /* "aes128gcm16-prfsha256-ecp256", ... (preference order) */
+    struct conf_list esp_proposals; /* "aes128gcm16", "aes256-sha384", "aes256gcm16-esn" */
+    char *pool;                    /* "198.18.0.0/24": virtual IPv4 addresses */
+    struct conf_list subnets;      /* corporate subnets offered to devices */
+    struct conf_list dns;          /* INTERNAL_IP4_DNS */
+    char *authorization;           /* "ca-only" */
+    uint64_t half_open_timeout_ms;
+    uint64_t ike_lifetime_ms;
+    uint64_t child_lifetime_ms;
+    uint64_t workers;              /* crypto worker threads; 0 = one per core */
+};
+
+extern const struct conf_key iked_conf_schema[];
+
+struct iked_ike_proposal {
+    ike_suite suite; /* encr, encr_keybits, integ (0 with AEAD), prf, dh */
+};
+
+struct iked_esp_proposal {
+    uint16_t encr;
+    uint16_t encr_keybits;
+    uint16_t integ; /* 0 with AEAD */
+    bool esn;
+};
+
+struct iked_subnet {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    uint8_t plen;
+};
+
+struct iked_settings {
+    struct iked_ike_proposal ike[IKED_MAX_PROPOSALS];
+    size_t n_ike;
+    struct iked_esp_proposal esp[IKED_MAX_PROPOSALS];
+    size_t n_esp;
+    struct in_addr pool_net; /* network order */
+    uint8_t pool_plen;
+    struct iked_subnet subnets[IKED_MAX_SUBNETS];
+    size_t n_subnets;
+    struct in_addr dns[IKED_MAX_DNS];
+    size_t n_dns;
+    enum iked_authz authz;
+    uint32_t half_open_timeout_ms;
+    uint32_t ike_lifetime_s;
+    uint32_t child_lifetime_s;
+};
+
+/* Parses what conf_bind left in conf into settings. On error, returns -1 with
+ * "key: reason" in why (the caller adds the file name). */
+int iked_settings_parse(const struct iked_conf *conf, struct iked_settings *set, char *why,
+                        size_t why_len);
+
+/* One proposal string; exposed for tests and mgatectl. */
+int iked_parse_ike_proposal(const char *s, struct iked_ike_proposal *out, char *why, size_t len);
+int iked_parse_esp_proposal(const char *s, struct iked_esp_proposal *out, char *why, size_t len);
+
+#endif
