@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash
+# pki.sh: the interop tests' throw-away PKI, made with the openssl CLI (OpenSSL 3).
+#
+# As a script:   tests/interop/pki.sh [-f] [-t "rsa ecdsa ed25519"] [-k KEYCACHE] DIR
+# As a library:  . tests/interop/pki.sh; pki_gen DIR [TYPE...]
+#
+# For each TYPE (rsa = RSA-2048, ecdsa = ECDSA P-256, ed25519 = Ed25519) it writes
+# DIR/TYPE/ (every key is unencrypted PKCS#8 PEM, mode 0600; every certificate PEM):
+#
+#   ca.key ca.crt ca.der            test CA "O=mgate test, CN=mgate test TYPE CA"
+#   gw.key gw.crt gw.der            gateway: CN and SAN DNS = $PKI_GW_NAME, SAN IP = $PKI_GW_IP,
+#                                     EKU serverAuth + ikeIntermediate, KU digitalSignature
+#   device.key device.crt           device: subject "O=mgate test, CN=device-1", SAN
+#   device.der                        email device-1@mgate.test and DNS device-1.mgate.test,
+#                                     EKU clientAuth, KU digitalSignature
+#   other-ca.key other-ca.crt       a second CA nobody trusts ("O=other org, CN=other TYPE CA")
+#   other-device.key other-device.crt   negative: the SAME subject and SANs as device-1,
+#                                     issued by other-ca (an impostor)
+#   expired.key expired.crt         negative: "CN=device-expired", issued by ca, valid only
+#                                     from 2020-01-01 to 2020-01-31
+#   nodigsig.key nodigsig.crt       negative: "CN=device-nodigsig", issued by ca, valid, but
+#                                     its keyUsage lacks digitalSignature (keyEncipherment
+#                                     for rsa, keyAgreement for ecdsa/ed25519)
+#
+# The three negative certificates share one key ("rogue"), distinct from device-1's
+# key: they have different identities, so no verifier can mix them up, and an impostor
+# never holds the real device's key. *.der are the same certificates in DER; for
+# anything else in DER (a key, a negative certificate) call `pki_der IN.pem OUT.der`.
+# DIR/pki.env holds shell variables describing the material (source it):
+#   PKI_DIR PKI_TYPES PKI_GW_ID PKI_GW_IP PKI_DEVICE_DN PKI_DEVICE_EMAIL PKI_DEVICE_FQDN
+#   PKI_EXPIRED_DN PKI_NODIGSIG_DN
+# DNs are written in strongSwan's notation (RDNs in certificate order, ", " between).
+#
+# Knobs (environment): PKI_GW_NAME (gw.mgate.test), PKI_GW_IP ($LAB_GW_IP or
+# 192.0.2.1), PKI_DEVICE_CN (device-1), PKI_DOMAIN (mgate.test), PKI_DAYS (validity of
+# the leaf certificates, 365), PKI_FORCE=1 (regenerate even if DIR/TYPE is complete),
+# PKI_KEY_CACHE=DIR (take keys from / store keys into DIR: RSA key generation takes
+# ~0.3 s on the host and 2-5 s under the VM's TCG; the certificates are always fresh).
+# A complete DIR/TYPE made with the same parameters is reused as it is (a stamp file
+# records the parameters and the leaf certificates' expiry).
+
+PKI_TYPES_ALL="rsa ecdsa ed25519"
+
+_pki_err() { printf 'pki: %s\n' "$*" >&2; }
+
+_pki_defaults() {
+  PKI_GW_NAME=${PKI_GW_NAME:-gw.mgate.test}
+  PKI_GW_IP=${PKI_GW_IP:-${LAB_GW_IP:-192.0.2.1}}
+  PKI_DEVICE_CN=${PKI_DEVICE_CN:-device-1}
+  PKI_DOMAIN=${PKI_DOMAIN:-mgate.test}
+  PKI_DAYS=${PKI_DAYS:-365}
+  PKI_ORG="mgate test"
+}
+
+# _pki_keyargs TYPE ROLE KEYOUT: sets the array _pki_ka to the openssl req arguments
+# that give the certificate a key written to KEYOUT (a new one, or the cached one).
+_pki_keyargs() {
+  local type=$1 role=$2 out=$3 cached
+  if [[ -n ${PKI_KEY_CACHE:-} ]]; then
+    cached=$PKI_KEY_CACHE/$type-$role.key
+    if [[ -s $cached ]]; then
+      (umask 077 && _pki_copy "$cached" "$out") || return 1
+      _pki_ka=(-key "$out")
+      return 0
+    fi
+  fi
+  case $type in
+    rsa) _pki_ka=(-newkey rsa:2048) ;;
+    ecdsa) _pki_ka=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+    ed25519) _pki_ka=(-newkey ed25519) ;;
+    *) _pki_err "unknown key type '$type' (rsa, ecdsa, ed25519)"; return 2 ;;
+  esac
+  _pki_ka+=(-noenc -keyout "$out")
+}
+
+# _pki_copy SRC DST: copy a small text file with builtins (each process start costs
+# ~0.1 s under the VM's TCG emulation)
+_pki_copy() {
+  local c=''
+  IFS= read -r -d '' c <"$1"
+  [[ -n $c ]] || { _pki_err "cannot read $1"; return 1; }
+  printf '%s' "$c" >"$2"
+}
+
+_pki_keystore() {  # _pki_keystore TYPE ROLE KEYFILE: remember a new key in the cache
+  [[ -n ${PKI_KEY_CACHE:-} ]] || return 0
+  local cached=$PKI_KEY_CACHE/$1-$2.key
+  [[ -s $cached ]] && return 0
+  [[ -d $PKI_KEY_CACHE ]] || mkdir -p "$PKI_KEY_CACHE" || return 1
+  (umask 077 && _pki_copy "$3" "$cached.$$") && mv -f "$cached.$$" "$cached"
+}
+
+# pki_der IN OUT: PEM (certificate, PKCS#8 key) -> DER without openssl (one base64 process).
+pki_der() {
+  local line b64=
+  while IFS= read -r line; do
+    [[ $line == -----* ]] || b64+=$line
+  done <"$1"
+  base64 -d <<<"$b64" >"$2"
+}
+
+# _pki_cnf DIR TYPE: the openssl config with every extension profile used here.
+_pki_cnf() {
+  local nodig=keyAgreement
+  [[ $2 == rsa ]] && nodig=keyEncipherment
+  cat >"$1/openssl.cnf" <<EOF
+# generated by tests/interop/pki.sh
+[req]
+distinguished_name = req_dn
+prompt = no
+utf8 = yes
+string_mask = utf8only
+[req_dn]
+CN = unused
+
+[ext_ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+
+[ext_gw]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, 1.3.6.1.5.5.8.2.2
+subjectAltName = DNS:$PKI_GW_NAME, IP:$PKI_GW_IP
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+[ext_device]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = email:$PKI_DEVICE_CN@$PKI_DOMAIN, DNS:$PKI_DEVICE_CN.$PKI_DOMAIN
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+[ext_expired]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = email:device-expired@$PKI_DOMAIN, DNS:device-expired.$PKI_DOMAIN
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+[ext_nodigsig]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, $nodig
+extendedKeyUsage = clientAuth
+subjectAltName = email:device-nodigsig@$PKI_DOMAIN, DNS:device-nodigsig.$PKI_DOMAIN
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+# "openssl ca" is only used for the expired certificate (explicit start/end dates)
+[ca]
+default_ca = ca_expired
+[ca_expired]
+dir = $1/.ca
+database = \$dir/index.txt
+new_certs_dir = \$dir
+rand_serial = yes
+default_md = default
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+[policy_any]
+organizationName = optional
+commonName = supplied
+EOF
+}
+
+# _pki_req LOG ARGS...: one openssl req; its chatter goes to LOG, shown on failure.
+_pki_ossl() {
+  local log=$1
+  shift
+  if ! openssl "$@" >"$log" 2>&1; then
+    _pki_err "openssl $* failed:"
+    sed 's/^/pki:   /' "$log" >&2
+    return 1
+  fi
+}
+
+_pki_gen_type() {  # _pki_gen_type DIR TYPE
+  local dir=$1/$2 type=$2 log stamp now exp line1
+  stamp="v1 gw=$PKI_GW_NAME ip=$PKI_GW_IP dev=$PKI_DEVICE_CN dom=$PKI_DOMAIN days=$PKI_DAYS"
+  printf -v now '%(%s)T' -1
+  if [[ ${PKI_FORCE:-0} != 1 && -s $dir/.stamp ]]; then
+    exp=
+    { IFS= read -r line1 && read -r exp; } <"$dir/.stamp"
+    if [[ $line1 == "$stamp" && $exp =~ ^[0-9]+$ ]] && ((exp > now + 86400)); then
+      return 0
+    fi
+  fi
+  [[ -e $dir ]] && { rm -rf "$dir" || return 1; }
+  mkdir -p "$dir/.ca" || return 1
+  : >"$dir/.ca/index.txt"
+  _pki_cnf "$dir" "$type"
+  log=$dir/.openssl.log
+  local cnf=(-config "$dir/openssl.cnf") o="/O=$PKI_ORG"
+  local _pki_ka
+
+  # the two CAs
+  _pki_keyargs "$type" ca "$dir/ca.key" || return 1
+  _pki_ossl "$log" req -x509 "${cnf[@]}" -extensions ext_ca "${_pki_ka[@]}" \
+    -subj "$o/CN=mgate test $type CA" -days 3650 -out "$dir/ca.crt" || return 1
+  _pki_keystore "$type" ca "$dir/ca.key"
+  _pki_keyargs "$type" other-ca "$dir/other-ca.key" || return 1
+  _pki_ossl "$log" req -x509 "${cnf[@]}" -extensions ext_ca "${_pki_ka[@]}" \
+    -subj "/O=other org/CN=other $type CA" -days 3650 -out "$dir/other-ca.crt" || return 1
+  _pki_keystore "$type" other-ca "$dir/other-ca.key"
+
+  # gateway and device, issued by ca
+  _pki_keyargs "$type" gw "$dir/gw.key" || return 1
+  _pki_ossl "$log" req -x509 "${cnf[@]}" -extensions ext_gw "${_pki_ka[@]}" \
+    -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -subj "$o/CN=$PKI_GW_NAME" \
+    -days "$PKI_DAYS" -out "$dir/gw.crt" || return 1
+  _pki_keystore "$type" gw "$dir/gw.key"
+  _pki_keyargs "$type" device "$dir/device.key" || return 1
+  _pki_ossl "$log" req -x509 "${cnf[@]}" -extensions ext_device "${_pki_ka[@]}" \
+    -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -subj "$o/CN=$PKI_DEVICE_CN" \
+    -days "$PKI_DAYS" -out "$dir/device.crt" || return 1
+  _pki_keystore "$type" device "$dir/device.key"
+
+  # negatives, all with the rogue key: impostor from another CA, no digitalSignature,
+  # expired
+  _pki_keyargs "$type" rogue "$dir/other-device.key" || return 1
+  _pki_ossl "$log" req -x509 "${cnf[@]}" -extensions ext_device "${_pki_ka[@]}" \
+    -CA "$dir/other-ca.crt" -CAkey "$dir/other-ca.key" -subj "$o/CN=$PKI_DEVICE_CN" \
+    -days "$PKI_DAYS" -out "$dir/other-device.crt" || return 1
+  _pki_keystore "$type" rogue "$dir/other-device.key"
+  (umask 077 && _pki_copy "$dir/other-device.key" "$dir/nodigsig.key" &&
+    _pki_copy "$dir/other-device.key" "$dir/expired.key") || return 1
+  _pki_ossl "$log" req -x509 "${cnf[@]}" -extensions ext_nodigsig -key "$dir/nodigsig.key" \
+    -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -subj "$o/CN=device-nodigsig" \
+    -days "$PKI_DAYS" -out "$dir/nodigsig.crt" || return 1
+  _pki_ossl "$log" req -new "${cnf[@]}" -key "$dir/expired.key" \
+    -subj "$o/CN=device-expired" -out "$dir/.ca/expired.csr" || return 1
+  _pki_ossl "$log" ca -batch "${cnf[@]}" -notext -extensions ext_expired \
+    -cert "$dir/ca.crt" -keyfile "$dir/ca.key" -in "$dir/.ca/expired.csr" \
+    -startdate 20200101000000Z -enddate 20200131000000Z -out "$dir/expired.crt" || return 1
+
+  local f
+  for f in ca gw device; do
+    pki_der "$dir/$f.crt" "$dir/$f.der" || return 1
+  done
+  rm -rf "$dir/.ca" "$log"
+  # Leaf certificates expire PKI_DAYS after now (minus a margin for clock steps).
+  printf '%s\n%s\n' "$stamp" "$((now + PKI_DAYS * 86400 - 3600))" >"$dir/.stamp"
+}
+
+# pki_gen DIR [TYPE...]: make (or reuse) the material for each TYPE (default: rsa
+# ecdsa ed25519) under DIR and write DIR/pki.env. Returns non-zero on any failure.
+pki_gen() {
+  local dir=${1:?pki_gen DIR [TYPE...]} type types
+  shift
+  _pki_defaults
+  types=${*:-$PKI_TYPES_ALL}
+  command -v openssl >/dev/null || { _pki_err "openssl not found: apt-get install openssl"; return 1; }
+  mkdir -p "$dir" || return 1
+  dir=$(cd "$dir" && pwd -P) || return 1
+  for type in $types; do
+    case $type in
+      rsa|ecdsa|ed25519) ;;
+      *) _pki_err "unknown key type '$type' (rsa, ecdsa, ed25519)"; return 2 ;;
+    esac
+    _pki_gen_type "$dir" "$type" || { _pki_err "generating the $type material in $dir/$type failed"; return 1; }
+  done
+  {
+    printf '# generated by tests/interop/pki.sh\n'
+    printf 'PKI_DIR=%q\n' "$dir"
+    printf 'PKI_TYPES=%q\n' "$types"
+    printf 'PKI_GW_ID=%q\n' "$PKI_GW_NAME"
+    printf 'PKI_GW_IP=%q\n' "$PKI_GW_IP"
+    printf 'PKI_DEVICE_DN=%q\n' "O=$PKI_ORG, CN=$PKI_DEVICE_CN"
+    printf 'PKI_DEVICE_EMAIL=%q\n' "$PKI_DEVICE_CN@$PKI_DOMAIN"
+    printf 'PKI_DEVICE_FQDN=%q\n' "$PKI_DEVICE_CN.$PKI_DOMAIN"
+    printf 'PKI_EXPIRED_DN=%q\n' "O=$PKI_ORG, CN=device-expired"
+    printf 'PKI_NODIGSIG_DN=%q\n' "O=$PKI_ORG, CN=device-nodigsig"
+  } >"$dir/pki.env"
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  set -uo pipefail
+  _types=
+  while (($#)); do
+    case $1 in
+      -t) _types=${2:?-t needs a list of types}; shift 2 ;;
+      -f) export PKI_FORCE=1; shift ;;
+      -k) export PKI_KEY_CACHE=${2:?-k needs a directory}; shift 2 ;;
+      -h|--help) sed -n '2,/^PKI_TYPES_ALL/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+      --) shift; break ;;
+      -*) _pki_err "unknown option $1"; exit 2 ;;
+      *) break ;;
+    esac
+  done
+  [[ $# == 1 ]] || { _pki_err "usage: pki.sh [-f] [-t \"rsa ecdsa ed25519\"] [-k KEYCACHE] DIR"; exit 2; }
+  # shellcheck disable=SC2086 # a list of types
+  pki_gen "$1" $_types
+fi
