@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -16,6 +17,14 @@
 #define IKED_MAX_PROPOSALS 16
 #define IKED_MAX_SUBNETS   16
 #define IKED_MAX_DNS       4
+#define IKED_MAX_ID_LEN    255
+
+/* The built-in defaults of the list keys (also in docs/config.md). */
+#define IKED_DEFAULT_IKE_PROPOSALS                                                                 \
+    "aes128gcm16-prfsha256-ecp256 aes256gcm16-prfsha384-curve25519 aes256-sha384-modp3072 "        \
+    "aes128-sha256-modp2048"
+#define IKED_DEFAULT_ESP_PROPOSALS "aes128gcm16 aes256gcm16 aes256-sha384 aes128-sha256"
+#define IKED_DEFAULT_POOL          "198.18.0.0/24"
 
 enum iked_authz {
     /* Any device whose certificate chains to a configured CA may connect.
@@ -26,21 +35,21 @@ enum iked_authz {
 struct iked_conf {
     struct mgate_svc_conf svc;
     char *database;
-    char *cert;                    /* gateway certificate (PEM, chain after it) */
-    char *key;                     /* its private key (PEM) */
-    struct conf_list ca;           /* trusted CA files (PEM) */
-    char *crl;                     /* optional CRL file */
-    char *local_id;                /* IDr; default: our certificate's subject DN */
+    char *cert;                     /* gateway certificate (PEM, chain after it) */
+    char *key;                      /* its private key (PEM) */
+    struct conf_list ca;            /* trusted CA files (PEM) */
+    char *crl;                      /* optional CRL file */
+    char *local_id;                 /* IDr; default: our certificate's subject DN */
     struct conf_list ike_proposals; /* "aes128gcm16-prfsha256-ecp256", ... (preference order) */
     struct conf_list esp_proposals; /* "aes128gcm16", "aes256-sha384", "aes256gcm16-esn" */
-    char *pool;                    /* "198.18.0.0/24": virtual IPv4 addresses */
-    struct conf_list subnets;      /* corporate subnets offered to devices */
-    struct conf_list dns;          /* INTERNAL_IP4_DNS */
-    char *authorization;           /* "ca-only" */
+    char *pool;                     /* "198.18.0.0/24": virtual IPv4 addresses */
+    struct conf_list subnets;       /* corporate subnets offered to devices */
+    struct conf_list dns;           /* INTERNAL_IP4_DNS */
+    char *authorization;            /* "ca-only" */
     uint64_t half_open_timeout_ms;
     uint64_t ike_lifetime_ms;
     uint64_t child_lifetime_ms;
-    uint64_t workers;              /* crypto worker threads; 0 = one per core */
+    uint64_t workers; /* crypto worker threads; 0 = one per core */
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -77,14 +86,27 @@ struct iked_settings {
     uint32_t half_open_timeout_ms;
     uint32_t ike_lifetime_s;
     uint32_t child_lifetime_s;
+    /* IDr from local_id: 0 when unset (send our certificate's subject as
+     * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
+     * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */
+    uint8_t local_id_type;
+    uint8_t local_id[IKED_MAX_ID_LEN];
+    size_t local_id_len;
 };
 
 /* Parses what conf_bind left in conf into settings. On error, returns -1 with
  * "key: reason" in why (the caller adds the file name). */
 int iked_settings_parse(const struct iked_conf *conf, struct iked_settings *set, char *why,
                         size_t why_len);
+/* The same for a daemon at start: err gets "file:line: key: reason", the
+ * line being where cf's [iked] section sets the key (no line for a key left
+ * at its default, e.g. ca missing while cert is set). */
+int iked_settings_load(const struct conf_file *cf, const struct iked_conf *conf,
+                       struct iked_settings *set, struct conf_error *err);
 
-/* One proposal string; exposed for tests and mgatectl. */
+/* One proposal string; exposed for tests and mgatectl. IKE proposals ask
+ * the crypto layer which key exchange groups this OpenSSL supports, so
+ * they (and iked_settings_parse) call ike_crypto_init() (idempotent). */
 int iked_parse_ike_proposal(const char *s, struct iked_ike_proposal *out, char *why, size_t len);
 int iked_parse_esp_proposal(const char *s, struct iked_esp_proposal *out, char *why, size_t len);
 
