@@ -153,3 +153,21 @@ int mgate_svc_resolve(const struct conf_file *cf, const char *section,
         rc = mgate_acl_add_names(&svc->allow_groups, true, eg != NULL, cf, eg, acl, err);
     return rc;
 }
+
+char *mgate_svc_socket_path(const struct conf_file *cf, const struct mgate_global_conf *g,
+                            const char *service, struct conf_error *err)
+{
+    /* Only the socket key matters here; the section's other keys belong to
+     * its daemon, which checks them. */
+    static const struct conf_key schema[] = {
+        {"socket", CONF_PATH, offsetof(struct mgate_svc_conf, socket), "", 0, 0, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL},
+    };
+    struct mgate_svc_conf sc = {0};
+    if (conf_bind(cf, service, schema, &sc, true, err) < 0 ||
+        mgate_svc_resolve(cf, service, g, &sc, NULL, err) < 0) {
+        conf_unbind(schema, &sc);
+        return NULL;
+    }
+    return sc.socket;
+}

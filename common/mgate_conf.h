@@ -64,6 +64,11 @@ int mgate_svc_resolve(const struct conf_file *cf, const char *section,
                       const struct mgate_global_conf *g, struct mgate_svc_conf *svc,
                       struct ipc_acl *acl, struct conf_error *err);
 
+/* Another daemon's socket path, from its section (or the run_dir default).
+ * A new string, or NULL with err set. */
+char *mgate_svc_socket_path(const struct conf_file *cf, const struct mgate_global_conf *g,
+                            const char *service, struct conf_error *err);
+
 /* "<dir>/<name>" in a new string. */
 char *mgate_path_join(const char *dir, const char *name);
 

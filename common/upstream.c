@@ -87,20 +87,12 @@ int upstream_start(struct daemon *d, const struct upstream_def *def, void *ud,
     up->d = d;
     up->ud = ud;
     /* Only the peer's socket path matters here; its other keys are its own. */
-    struct mgate_svc_conf sc = {0};
-    static const struct conf_key sock_schema[] = {
-        {"socket", CONF_PATH, offsetof(struct mgate_svc_conf, socket), "", 0, 0, NULL},
-        {NULL, 0, 0, NULL, 0, 0, NULL},
-    };
     struct conf_error err = {{0}};
-    int rc = conf_bind(&d->cf, def->service, sock_schema, &sc, true, &err);
-    if (rc == 0)
-        rc = mgate_svc_resolve(&d->cf, def->service, &d->g, &sc, NULL, &err);
-    if (rc) {
+    char *path = mgate_svc_socket_path(&d->cf, &d->g, def->service, &err);
+    if (!path) {
         log_err("bad configuration for %s: %s", def->service, err.msg);
-        conf_unbind(sock_schema, &sc);
         free(up);
-        return rc;
+        return -EINVAL;
     }
     static const struct ipc_client_ops ops = {
         .on_connect = upstream_on_connect,
@@ -109,12 +101,12 @@ int upstream_start(struct daemon *d, const struct upstream_def *def, void *ud,
     };
     struct ipc_client_cfg cfg = {
         .name = def->service,
-        .path = sc.socket,
+        .path = path,
         .max_frame = (uint32_t)d->g.max_frame,
         .timeout_ms = d->g.request_timeout_ms,
     };
-    rc = ipc_client_start(d->loop, &cfg, &ops, up, &up->cl);
-    conf_unbind(sock_schema, &sc);
+    int rc = ipc_client_start(d->loop, &cfg, &ops, up, &up->cl);
+    free(path);
     if (rc) {
         free(up);
         return rc;

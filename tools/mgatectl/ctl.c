@@ -29,19 +29,11 @@ const struct ctl_service *ctl_service_find(const char *name)
 
 char *ctl_socket_path(struct ctl *ctl, const char *service)
 {
-    static const struct conf_key schema[] = {
-        {"socket", CONF_PATH, offsetof(struct mgate_svc_conf, socket), "", 0, 0, NULL},
-        {NULL, 0, 0, NULL, 0, 0, NULL},
-    };
-    struct mgate_svc_conf sc = {0};
     struct conf_error err = {{0}};
-    if (conf_bind(&ctl->cf, service, schema, &sc, true, &err) < 0 ||
-        mgate_svc_resolve(&ctl->cf, service, &ctl->g, &sc, NULL, &err) < 0) {
+    char *path = mgate_svc_socket_path(&ctl->cf, &ctl->g, service, &err);
+    if (!path)
         fprintf(stderr, "mgatectl: %s\n", err.msg);
-        conf_unbind(schema, &sc);
-        return NULL;
-    }
-    return sc.socket; /* the only field set; ownership passes to the caller */
+    return path;
 }
 
 int ctl_call(struct ctl *ctl, const struct ctl_service *svc, uint32_t field, ProtobufCMessage *body,
