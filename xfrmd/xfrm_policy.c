@@ -189,6 +189,11 @@ static int dump_reply(const struct nlmsghdr *nlh, void *arg, struct xfrm_err *er
 
     if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY)
         return 0;
+    /* Per-socket policies (the IKE sockets' bypass) come in the dump with
+     * directions past XFRM_POLICY_MAX: they are no SPD state, skip them. */
+    const struct xfrm_userpolicy_info *p = mnl_nlmsg_get_payload(nlh);
+    if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*p)) && p->dir >= XFRM_POLICY_MAX)
+        return 0;
     rc = xfrm_msg_policy_parse(nlh, &info, err);
     if (rc < 0)
         return rc;

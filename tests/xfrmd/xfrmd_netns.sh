@@ -86,6 +86,9 @@ out=$($REQ ike-sockets); rc=$?; echo "$out"
 check "4 IKE sockets passed (2 addresses x ports 500/4500)" test $rc -eq 0 -a "$(grep -c '^fd' <<<"$out")" -eq 4
 check "they are UDP on 500 and 4500 (4500 with ESP-in-UDP)" grep -q '127.0.0.1 port 4500 natt' <<<"$out"
 check "xfrmd keeps them (a restarted iked gets the same)" test "$(ss -ulnp | grep -c 'mgate-xfrmd')" -eq 4
+# Their bypass policies show in the kernel's dump as socket policies: the
+# dumps (and so reconcile) must step over them, not fail.
+check "dumps work with the IKE sockets' socket policies present" $REQ reconcile --dry-run
 
 # --- bad requests on the socket --------------------------------------------------
 out=$($REQ tunnel add --local 192.0.2.1 --remote 192.0.2.2 --local-net 203.0.113.0/200 \
