@@ -21,8 +21,8 @@ struct ike_env {
     const struct iked_settings *set;
     const ike_cert_store *cas;
     const ike_cert_own *own;
-    uint8_t local_id_type;    /* IKE_ID_DER_ASN1_DN by default */
-    const uint8_t *local_id;  /* IDr body */
+    uint8_t local_id_type;   /* IKE_ID_DER_ASN1_DN by default */
+    const uint8_t *local_id; /* IDr body */
     size_t local_id_len;
     struct lease_pool *leases;
 };
@@ -72,5 +72,22 @@ enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *
  * admin terminate), or an empty one (liveness check). */
 int ike_exch_delete_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx);
 int ike_exch_liveness_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx);
+
+/* Added by ike_exch_*.c (not in the first draft of this API): */
+
+/* A response (Response flag set) to the request we sent last on sa
+ * (message ID sa->our_next_msgid - 1): 0 when it is that response and
+ * authentic (decrypts with the peer's keys; sa->last_rx_ms updated), -1
+ * to drop it. Anything else must not count as a sign of life. */
+int ike_exch_response(const struct ike_env *env, struct ike_sa *sa, const struct ike_rx *rx,
+                      const struct ike_msg *m);
+
+/* An IKE_SA_INIT request that ike_msg_parse refused (err): the
+ * unprotected answer RFC 7296 asks for (INVALID_SYNTAX,
+ * UNSUPPORTED_CRITICAL_PAYLOAD with the payload type, INVALID_MAJOR_VERSION)
+ * as IKE_EXCH_REPLY, or IKE_EXCH_DROP for anything that is not an
+ * IKE_SA_INIT request or is cut short. No state is created. */
+enum ike_exch_result ike_exch_sa_init_error(const struct ike_rx *rx, const struct ike_error *err,
+                                            struct ike_tx *tx);
 
 #endif

@@ -16,8 +16,8 @@
 #include "ike_proposal.h"
 
 enum ike_sa_state {
-    IKE_SA_HALF_OPEN,   /* IKE_SA_INIT answered, waiting for IKE_AUTH */
-    IKE_SA_INSTALLING,  /* IKE_AUTH done, CHILD SA going into the kernel */
+    IKE_SA_HALF_OPEN,  /* IKE_SA_INIT answered, waiting for IKE_AUTH */
+    IKE_SA_INSTALLING, /* IKE_AUTH done, CHILD SA going into the kernel */
     IKE_SA_ESTABLISHED,
     IKE_SA_DELETING,
 };
@@ -29,14 +29,14 @@ struct ike_child_ts {
     int family;
     uint8_t addr[16];
     uint8_t plen;
-    uint8_t proto;      /* 0 = any */
-    uint16_t port;      /* 0 = any */
+    uint8_t proto; /* 0 = any */
+    uint16_t port; /* 0 = any */
 };
 
 struct child_sa {
-    uint32_t spi_in;    /* ours: the peer sends ESP to it (host order) */
-    uint32_t spi_out;   /* the peer's */
-    uint32_t reqid;     /* set by the daemon (xfrmd's owned range) */
+    uint32_t spi_in;  /* ours: the peer sends ESP to it (host order) */
+    uint32_t spi_out; /* the peer's */
+    uint32_t reqid;   /* set by the daemon (xfrmd's owned range) */
     struct iked_esp_proposal esp;
     /* Keying material in the order the kernel wants it, wiped after install:
      * encryption key (with the 4-byte salt for GCM), then integrity key. */
@@ -54,7 +54,7 @@ struct ike_sa {
     uint64_t spi_i, spi_r; /* network byte order, as on the wire */
     enum ike_sa_state state;
     struct sockaddr_storage local, remote; /* current addresses and ports */
-    bool natt;          /* a NAT between us: IKE on 4500, ESP in UDP */
+    bool natt;                             /* a NAT between us: IKE on 4500, ESP in UDP */
     ike_suite suite;
     ike_sa_keys keys;
     uint32_t next_msgid; /* the next request id we accept from the peer */
@@ -62,13 +62,19 @@ struct ike_sa {
     uint32_t last_msgid;
     uint8_t *last_resp;
     size_t last_resp_len;
-    /* Kept from IKE_SA_INIT for the AUTH octets; freed once authenticated. */
+    /* Kept from IKE_SA_INIT for the AUTH octets; freed once authenticated.
+     * The four point into auth_block, one allocation (ike_sa_drop_auth_material
+     * frees it; never free them one by one). */
     uint8_t *init_req, *init_resp;
     size_t init_req_len, init_resp_len;
     uint8_t *ni, *nr;
     size_t ni_len, nr_len;
+    uint8_t *auth_block;
     uint32_t peer_hash_mask; /* SIGNATURE_HASH_ALGORITHMS the peer supports */
     bool peer_fragmentation, peer_mobike;
+    /* INITIAL_CONTACT in IKE_AUTH: the device forgot its earlier SAs, so
+     * the daemon may end every other SA of the same identity. */
+    bool peer_initial_contact;
     /* Who the device is (from its verified certificate). */
     char *peer_subject;
     char peer_serial[64];
@@ -78,6 +84,14 @@ struct ike_sa {
     uint64_t created_ms, established_ms, last_rx_ms;
     uint32_t our_next_msgid; /* for requests we send (DELETE, liveness) */
     bool busy;               /* a worker thread holds it */
+    /* Ended while a worker held it: the daemon finishes the job when the
+     * worker returns (the loop never touches a busy SA's contents). */
+    bool destroy_pending;
+    bool destroy_notify;
+    /* Replaced by a newer SA of the same device, which holds the lease now. */
+    bool lease_moved;
+    /* In the daemon's identity index (iked_sa_table). */
+    bool id_indexed;
 };
 
 struct ike_sa *ike_sa_new(void);

@@ -1,0 +1,203 @@
+/* Requests on an existing IKE SA (RFC 7296 §1.4, §2.21, §1.3): the
+ * dispatcher, INFORMATIONAL (liveness, DELETE of the IKE SA or the CHILD
+ * SA), CREATE_CHILD_SA refused with NO_ADDITIONAL_SAS until rekeying
+ * exists, and the INFORMATIONAL requests we start ourselves. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ike_exch_int.h"
+#include "log.h"
+
+/* Answers a request that opened as authentic but malformed. */
+static enum ike_exch_result reply_notify(struct ike_sa *sa, const struct ike_msg *m, uint16_t type,
+                                         uint8_t data, struct ike_tx *tx)
+{
+    if (exch_sk_notify(sa, m->hdr.exchange, m->hdr.msgid, type, &data,
+                       type == IKE_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1 : 0, tx) < 0)
+        return IKE_EXCH_DROP;
+    exch_cache_response(sa, m->hdr.msgid, tx);
+    return IKE_EXCH_REPLY;
+}
+
+enum ike_exch_result exch_informational(const struct ike_env *env, struct ike_sa *sa,
+                                        const struct ike_rx *rx, const struct ike_msg *m,
+                                        struct ike_tx *tx)
+{
+    (void)env;
+    struct ike_chain in;
+    uint16_t notify = 0;
+    uint8_t nd = 0;
+    switch (exch_open_request(sa, rx, m, &in, &notify, &nd)) {
+    case EXCH_OPEN_DROP:
+        return IKE_EXCH_DROP;
+    case EXCH_OPEN_NOTIFY:
+        return reply_notify(sa, m, notify, nd, tx);
+    case EXCH_OPEN_OK:
+        break;
+    }
+    sa->last_rx_ms = rx->now_ms;
+
+    bool del_ike = false;
+    uint32_t our_spis[1];
+    uint16_t n_our = 0;
+    unsigned n_unknown = 0;
+    for (const struct ike_payload *pl = NULL; (pl = ike_chain_find(&in, IKE_PL_DELETE, pl));) {
+        struct ike_delete d;
+        struct ike_error e;
+        if (ike_pl_delete(pl, &d, &e) != IKE_OK)
+            continue; /* validated already */
+        if (d.proto == IKE_PROTO_IKE) {
+            del_ike = true;
+            continue;
+        }
+        for (unsigned i = 0; i < d.n_spi; i++) {
+            uint32_t spi = ike_delete_spi(&d, i);
+            /* The peer names its inbound SA: our outbound SPI (§3.11). */
+            if (d.proto == IKE_PROTO_ESP && sa->child && spi == sa->child->spi_out && !n_our)
+                our_spis[n_our++] = sa->child->spi_in;
+            else
+                n_unknown++;
+        }
+    }
+    char desc[320];
+    struct ike_wr w;
+    exch_sk_open(&w, sa, IKE_EXCH_INFORMATIONAL, m->hdr.msgid, true);
+    enum ike_exch_result res = IKE_EXCH_REPLY;
+    if (del_ike) {
+        /* §1.4.1: the answer to deleting the IKE SA is empty; its CHILD
+         * SAs go with it. */
+        sa->state = IKE_SA_DELETING;
+        res = IKE_EXCH_DELETE_IKE;
+        log_info("%s: the peer deleted the IKE SA", ike_sa_describe(sa, desc, sizeof(desc)));
+    } else if (n_our) {
+        ike_wr_delete(&w, IKE_PROTO_ESP, our_spis, n_our);
+        res = IKE_EXCH_DELETE_CHILD;
+        log_info("%s: the peer deleted the CHILD SA (in %08x, out %08x)",
+                 ike_sa_describe(sa, desc, sizeof(desc)), sa->child->spi_in, sa->child->spi_out);
+    }
+    if (n_unknown)
+        log_debug("%s: DELETE of %u unknown SPI(s) ignored",
+                  ike_sa_describe(sa, desc, sizeof(desc)), n_unknown);
+    if (exch_sk_close(&w, sa, tx) < 0)
+        return IKE_EXCH_DROP;
+    exch_cache_response(sa, m->hdr.msgid, tx);
+    return res;
+}
+
+enum ike_exch_result exch_create_child(const struct ike_env *env, struct ike_sa *sa,
+                                       const struct ike_rx *rx, const struct ike_msg *m,
+                                       struct ike_tx *tx)
+{
+    (void)env;
+    struct ike_chain in;
+    uint16_t notify = 0;
+    uint8_t nd = 0;
+    switch (exch_open_request(sa, rx, m, &in, &notify, &nd)) {
+    case EXCH_OPEN_DROP:
+        return IKE_EXCH_DROP;
+    case EXCH_OPEN_NOTIFY:
+        return reply_notify(sa, m, notify, nd, tx);
+    case EXCH_OPEN_OK:
+        break;
+    }
+    sa->last_rx_ms = rx->now_ms;
+    char desc[320];
+    struct ike_notify rekey;
+    log_info("%s: CREATE_CHILD_SA (%s) refused with NO_ADDITIONAL_SAS: rekeying is not "
+             "implemented",
+             ike_sa_describe(sa, desc, sizeof(desc)),
+             ike_chain_find_notify(&in, IKE_N_REKEY_SA, &rekey) ? "CHILD SA rekey"
+             : ike_chain_find(&in, IKE_PL_KE, NULL) && !ike_chain_find(&in, IKE_PL_TSI, NULL)
+                 ? "IKE SA rekey"
+                 : "new CHILD SA");
+    return reply_notify(sa, m, IKE_N_NO_ADDITIONAL_SAS, 0, tx);
+}
+
+enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *sa,
+                                      const struct ike_rx *rx, const struct ike_msg *m,
+                                      struct ike_tx *tx)
+{
+    const struct ike_hdr *h = &m->hdr;
+    char from[64];
+    tx->buf = NULL;
+    tx->len = 0;
+    /* Requests come from the original initiator (§3.1 flags); anything
+     * else, or a message ID the daemon should not have let through, or
+     * SPIs of another SA, is dropped. */
+    if ((h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) ||
+        h->msgid != sa->next_msgid || memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
+        memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0) {
+        log_debug("%s message %u from %s is not the request expected: dropped",
+                  ike_exchange_name(h->exchange), h->msgid,
+                  exch_addr_str(&rx->remote, from, sizeof(from)));
+        return IKE_EXCH_DROP;
+    }
+    bool half_open = sa->state == IKE_SA_HALF_OPEN;
+    switch (h->exchange) {
+    case IKE_EXCH_IKE_AUTH:
+        if (half_open)
+            return exch_ike_auth(env, sa, rx, m, tx);
+        break;
+    case IKE_EXCH_INFORMATIONAL:
+        if (!half_open)
+            return exch_informational(env, sa, rx, m, tx);
+        break;
+    case IKE_EXCH_CREATE_CHILD_SA:
+        if (!half_open)
+            return exch_create_child(env, sa, rx, m, tx);
+        break;
+    default:
+        break;
+    }
+    log_info("%s request (message %u) from %s in state %s: dropped", ike_exchange_name(h->exchange),
+             h->msgid, exch_addr_str(&rx->remote, from, sizeof(from)),
+             half_open ? "half-open" : "established");
+    return IKE_EXCH_DROP;
+}
+
+/* An INFORMATIONAL request of ours: the next message ID of our own
+ * sequence (§2.2), neither the Initiator nor the Response flag. */
+static int our_request(struct ike_sa *sa, bool del, struct ike_tx *tx)
+{
+    struct ike_wr w;
+    tx->buf = NULL;
+    tx->len = 0;
+    exch_sk_open(&w, sa, IKE_EXCH_INFORMATIONAL, sa->our_next_msgid, false);
+    if (del)
+        ike_wr_delete(&w, IKE_PROTO_IKE, NULL, 0);
+    if (exch_sk_close(&w, sa, tx) < 0)
+        return -1;
+    sa->our_next_msgid++;
+    return 0;
+}
+
+int ike_exch_delete_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx)
+{
+    (void)env;
+    return our_request(sa, true, tx);
+}
+
+int ike_exch_liveness_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx)
+{
+    (void)env;
+    return our_request(sa, false, tx);
+}
+
+int ike_exch_response(const struct ike_env *env, struct ike_sa *sa, const struct ike_rx *rx,
+                      const struct ike_msg *m)
+{
+    (void)env;
+    const struct ike_hdr *h = &m->hdr;
+    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) ||
+        sa->our_next_msgid == 0 || h->msgid != sa->our_next_msgid - 1 ||
+        h->exchange != IKE_EXCH_INFORMATIONAL || memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
+        memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)
+        return -1;
+    struct ike_chain in;
+    uint16_t notify = 0;
+    uint8_t nd = 0;
+    if (exch_open_request(sa, rx, m, &in, &notify, &nd) != EXCH_OPEN_OK)
+        return -1;
+    sa->last_rx_ms = rx->now_ms;
+    return 0;
+}

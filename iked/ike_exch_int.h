@@ -1,0 +1,131 @@
+/* Private to the responder's exchanges (ike_exch_*.c): protected message
+ * building and opening, NAT detection hashes, traffic selector narrowing
+ * and the configuration payload. Not for the daemon. */
+#ifndef MGATE_IKE_EXCH_INT_H
+#define MGATE_IKE_EXCH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ike_exchange.h"
+#include "ike_msg_wr.h"
+#include "ike_payload.h"
+#include "ike_payload_wr.h"
+
+/* The largest IKE message built or decrypted (UDP's bound). */
+#define EXCH_MAX_MSG 65535u
+
+/* NAT_DETECTION_*_IP data: SHA-1 (RFC 7296 §2.23). */
+#define EXCH_NATD_LEN 20u
+
+/* ---- ike_exch_util.c ---- */
+
+/* "203.0.113.7[4500]" */
+const char *exch_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+/* SHA-1(SPIi | SPIr | IP | port) of an address, as both NAT_DETECTION
+ * notifies carry it. -1 for an address family other than IPv4/IPv6. */
+int exch_natd_hash(const uint8_t spi_i[IKE_SPI_LEN], const uint8_t spi_r[IKE_SPI_LEN],
+                   const struct sockaddr_storage *ss, uint8_t out[EXCH_NATD_LEN]);
+
+/* A writer on this thread's message buffer (EXCH_MAX_MSG octets), valid
+ * until the next exch_wr_init / exch_sk_open / exch_plain_notify. */
+void exch_wr_init(struct ike_wr *w);
+
+/* An unprotected answer to an IKE_SA_INIT request (or one that failed to
+ * parse): its SPIi, SPIr zero, one Notify. 0, or -1 (logged). */
+int exch_plain_notify(const struct ike_hdr *req, uint16_t type, const void *data, size_t len,
+                      struct ike_tx *tx);
+
+/* Outcome of opening the SK payload of a request. */
+enum exch_open {
+    EXCH_OPEN_OK,
+    EXCH_OPEN_DROP,   /* not authentic (or not decryptable): drop, logged */
+    EXCH_OPEN_NOTIFY, /* authentic but malformed: answer *notify (logged) */
+};
+
+/* Verifies and decrypts m's SK payload (request or response: the peer
+ * always uses the original initiator's keys) into a
+ * thread-local buffer and parses and validates the inner chain into
+ * *inner (whose payloads point into that buffer, valid until the next call
+ * on this thread). On EXCH_OPEN_NOTIFY, *notify and (for
+ * UNSUPPORTED_CRITICAL_PAYLOAD) *notify_data are set. */
+enum exch_open exch_open_request(struct ike_sa *sa, const struct ike_rx *rx,
+                                 const struct ike_msg *m, struct ike_chain *inner, uint16_t *notify,
+                                 uint8_t *notify_data);
+
+/* Starts a protected message on sa into a thread-local buffer: the header
+ * (our flags: response or not; never the Initiator bit: we are always the
+ * original responder) and an open SK payload; add inner payloads with the
+ * ike_wr_* builders, then exch_sk_close. */
+void exch_sk_open(struct ike_wr *w, const struct ike_sa *sa, uint8_t exchange, uint32_t msgid,
+                  bool response);
+/* Pads, encrypts with the responder's keys (SK_er/SK_ar) and hands the
+ * message over in a malloc'd tx (the only allocation). 0, or -1 (logged). */
+int exch_sk_close(struct ike_wr *w, struct ike_sa *sa, struct ike_tx *tx);
+
+/* A whole protected response carrying one Notify (type 0: none, e.g. an
+ * empty INFORMATIONAL response). 0 or -1. */
+int exch_sk_notify(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, uint16_t type,
+                   const void *data, size_t len, struct ike_tx *tx);
+
+/* Records tx as the answer to request msgid (retransmissions get it again)
+ * and moves the expected message ID on. -1 when out of memory (the
+ * response still goes out, only a retransmission would then be dropped). */
+int exch_cache_response(struct ike_sa *sa, uint32_t msgid, const struct ike_tx *tx);
+
+/* "aes-gcm-16-128/prf-hmac-sha2-256/ecp-256" style list of the transforms
+ * of every proposal, for the NO_PROPOSAL_CHOSEN log line. */
+void exch_describe_proposals(const struct ike_sa_pl *sa, char *buf, size_t len);
+
+/* ---- ike_exch_auth.c ---- */
+enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
+                                   const struct ike_rx *rx, const struct ike_msg *m,
+                                   struct ike_tx *tx);
+
+/* ---- ike_exch_info.c ---- */
+enum ike_exch_result exch_informational(const struct ike_env *env, struct ike_sa *sa,
+                                        const struct ike_rx *rx, const struct ike_msg *m,
+                                        struct ike_tx *tx);
+enum ike_exch_result exch_create_child(const struct ike_env *env, struct ike_sa *sa,
+                                       const struct ike_rx *rx, const struct ike_msg *m,
+                                       struct ike_tx *tx);
+
+/* ---- ike_exch_child.c ---- */
+
+/* Attributes of a CFG_REPLY, values held in the struct itself. */
+#define EXCH_CP_MAX (3 + IKED_MAX_DNS + IKED_MAX_SUBNETS)
+struct exch_cp_reply {
+    unsigned n;
+    struct ike_cp_attr attr[EXCH_CP_MAX];
+    uint8_t val[EXCH_CP_MAX][8];
+};
+
+/* Answers a CFG_REQUEST: when it asks for INTERNAL_IP4_ADDRESS, leases the
+ * device's virtual address (sticky, by identity) into sa->vip and lists
+ * what was asked and can be given (netmask, DNS, subnets). Returns 0 (no
+ * reply attributes when no IPv4 address was asked for), or
+ * INTERNAL_ADDRESS_FAILURE with why (pool exhausted or failing): the IKE
+ * SA is established either way, without a CHILD SA. */
+uint16_t exch_cp_answer(const struct ike_env *env, struct ike_sa *sa, const struct ike_cp *req,
+                        struct exch_cp_reply *out, char *why, size_t why_len);
+
+/* Narrows the device's selectors (RFC 7296 §2.9): TSi to its virtual
+ * address, TSr to the configured subnets within what it asked for. 0 and
+ * c->ts_remote / c->ts_local filled, or -1 (TS_UNACCEPTABLE) with *why set. */
+int exch_narrow_ts(const struct iked_settings *set, struct in_addr vip,
+                   const struct ike_ts_set *tsi, const struct ike_ts_set *tsr, struct child_sa *c,
+                   const char **why);
+
+/* TSi and TSr payloads of a response from the narrowed selectors. */
+enum ike_err exch_write_ts(struct ike_wr *w, const struct child_sa *c);
+
+/* CHILD SA keys (no PFS) from the IKE SA's SK_d and its nonces into c, in
+ * the kernel's order. 0 or -1. */
+int exch_child_keys(const struct ike_sa *sa, struct child_sa *c);
+
+/* A random SPI >= 0x100 (0..255 are reserved by IANA, RFC 4303 §2.1). */
+uint32_t exch_random_esp_spi(void);
+
+#endif
