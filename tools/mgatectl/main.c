@@ -18,6 +18,7 @@ struct ctl_command {
 static const struct ctl_command ctl_commands[] = {
     {"status", ctl_cmd_status,
      "status [SERVICE...]         is each daemon up; uptime, peers, upstreams"},
+    {"ike", ctl_cmd_ike, "ike list | ike terminate SPI|ID|VIP  IKE SAs (tunnels) iked holds"},
     {"xfrm", ctl_cmd_xfrm,
      "xfrm sa|policy [--all]      kernel SAs / policies xfrmd owns (--all: every one)"},
 };
