@@ -24,3 +24,15 @@ set_tests_properties(vm_interop_strongswan_selftest PROPERTIES
   TIMEOUT 500
   FIXTURES_REQUIRED interop_pki
   ENVIRONMENT "MGATE_INTEROP_PKI=${mgate_interop_dir}/pki;PKI_KEY_CACHE=${mgate_interop_dir}/keys")
+
+# The acceptance test of the iked issue: the same strongSwan client, the same
+# matrix and checks, against mgate-xfrmd + mgate-iked in gw.
+add_test(NAME vm_interop_iked
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/vm/vm-run --timeout 400 -- ${CMAKE_CURRENT_LIST_DIR}/sw_selftest.sh)
+set_tests_properties(vm_interop_iked PROPERTIES
+  LABELS vm
+  SKIP_RETURN_CODE 77
+  RESOURCE_LOCK vm
+  TIMEOUT 500
+  FIXTURES_REQUIRED interop_pki
+  ENVIRONMENT "SWT_RESPONDER=iked;MGATE_BUILD=${CMAKE_BINARY_DIR};MGATE_INTEROP_PKI=${mgate_interop_dir}/pki;PKI_KEY_CACHE=${mgate_interop_dir}/keys")

@@ -15,6 +15,10 @@
 # Prints timings (handshake under TCG). Exit 77 (skip) without root, strongSwan or an
 # ESP-capable kernel (run it under tests/vm/vm-run).
 #
+# SWT_RESPONDER=iked (with MGATE_BUILD=BUILD_DIR) puts mgate's own responder in gw
+# (mgate-xfrmd + mgate-iked, the issue's acceptance test) instead of strongSwan's:
+# the device side and every kernel check stay the same.
+#
 # Knobs: MGATE_INTEROP_PKI=DIR (PKI directory: reused when pki.sh made it complete with
 # the same parameters, e.g. by the host-side ctest fixture interop_pki; default a fresh
 # one, ~10 s under TCG), PKI_KEY_CACHE=DIR (see pki.sh), SWT_MATRIX=full|short (full:
@@ -111,23 +115,88 @@ cases+=(ecdsa:p1 ecdsa:p2 ecdsa:p3)
 # the kernel checks do not care. Another responder (mgate-iked) means other versions
 # of them (and its own IKE_RE patterns).
 conf=$work/conf
-gw_up() {  # configure and start the responder: every certificate set, every proposal
-  local sets=$pki/rsa,$pki/ecdsa
-  [[ $types == *ed25519* ]] && sets+=,$pki/ed25519
-  sw_conf_new "$conf/gw" || return 1
-  sw_conf_gw "$conf/gw" rw "$sets" "${IKE[p1]},${IKE[p2]},${IKE[p3]}" "${ESP[p1]},${ESP[p2]},${ESP[p3]}" ||
-    return 1
-  sw_start "$LAB_NS_GW" gw "$conf/gw" || return 1
-  t_gw_start=$SW_SECONDS
-  sw_load gw || return 1
-  t_gw_load=$SW_SECONDS
-  echo "--- gw connection (swanctl.conf)"
-  indent <"$conf/gw/swanctl/conf.d/rw.conf"
-}
-gw_ike_count() { sw_ike_count gw; }         # number of IKE SAs in gw
-gw_ike_sas() { sw_swanctl gw --list-sas --raw; }  # IKE SAs with algorithms (IKE_RE)
-gw_log() { sw_log gw; }                      # the responder's log, whole
-
+responder=${SWT_RESPONDER:-strongswan}
+if [[ $responder == strongswan ]]; then
+  gw_up() {  # configure and start the responder: every certificate set, every proposal
+    local sets=$pki/rsa,$pki/ecdsa
+    [[ $types == *ed25519* ]] && sets+=,$pki/ed25519
+    sw_conf_new "$conf/gw" || return 1
+    sw_conf_gw "$conf/gw" rw "$sets" "${IKE[p1]},${IKE[p2]},${IKE[p3]}" "${ESP[p1]},${ESP[p2]},${ESP[p3]}" ||
+      return 1
+    sw_start "$LAB_NS_GW" gw "$conf/gw" || return 1
+    t_gw_start=$SW_SECONDS
+    sw_load gw || return 1
+    t_gw_load=$SW_SECONDS
+    echo "--- gw connection (swanctl.conf)"
+    indent <"$conf/gw/swanctl/conf.d/rw.conf"
+  }
+  gw_ike_count() { sw_ike_count gw; }         # number of IKE SAs in gw
+  gw_ike_sas() { sw_swanctl gw --list-sas --raw; }  # IKE SAs with algorithms (IKE_RE)
+  gw_log() { sw_log gw; }                      # the responder's log, whole
+  gw_prepare() { :; }  # charon offers every certificate set at once
+else
+  # --- mgate: xfrmd + iked in gw ---------------------------------------------------------
+  B=${MGATE_BUILD:?SWT_RESPONDER=iked needs MGATE_BUILD=the build directory}
+  mg=$work/mgate
+  MGCTL() { "$B/tools/mgatectl" -c "$mg/mgate.conf" "$@"; }
+  mg_conf() {  # mg_conf SET: the config for the gateway certificate of SET
+    mkdir -p "$mg"
+    cat >"$mg/mgate.conf" <<CONF
+[global]
+run_dir = $mg/run
+state_dir = $mg/state
+log_level = debug
+[xfrmd]
+ike_listen = $LAB_GW_IP
+[iked]
+cert = $1/gw.crt
+key = $1/gw.key
+ca = $pki/rsa/ca.crt $pki/ecdsa/ca.crt $([[ -r $pki/ed25519/ca.crt ]] && echo "$pki/ed25519/ca.crt")
+local_id = ${PKI_GW_ID:-gw.mgate.test}
+ike_proposals = ${IKE[p1]} ${IKE[p2]} ${IKE[p3]}
+esp_proposals = ${ESP[p1]} ${ESP[p2]} ${ESP[p3]}
+pool = $LAB_POOL
+subnets = $LAB_CORP_NET
+CONF
+  }
+  mg_wait() {  # mg_wait SEC CMD...: bounded poll
+    local end=$((${EPOCHREALTIME%[.,]*} + $1))
+    shift
+    until "$@"; do
+      ((${EPOCHREALTIME%[.,]*} < end)) || return 1
+      sleep 0.2
+    done
+  }
+  iked_pid= iked_set=
+  gw_up() {
+    mg_conf "$pki/rsa"
+    ip netns exec "$LAB_NS_GW" "$B/xfrmd/mgate-xfrmd" -c "$mg/mgate.conf" 2>>"$mg/xfrmd.log" &
+    mg_wait 10 MGCTL status xfrmd >/dev/null || return 1
+    # The return path to the virtual IPs: the out policies of each tunnel
+    # catch it (the kernel needs a route first).
+    lab_gw_route_pool "$prefix"
+    t_gw_start=0 t_gw_load=0
+  }
+  gw_prepare() {  # gw_prepare SET: iked with the gateway certificate of SET
+    [[ $iked_set == "$1" ]] && return 0
+    if [[ -n $iked_pid ]]; then
+      kill -TERM "$iked_pid"
+      wait "$iked_pid" 2>/dev/null
+    fi
+    mg_conf "$pki/$1"
+    ip netns exec "$LAB_NS_GW" "$B/iked/mgate-iked" -c "$mg/mgate.conf" 2>>"$mg/iked.log" &
+    iked_pid=$!
+    iked_set=$1
+    mg_wait 10 grep -q 'listening for IKE on' "$mg/iked.log" ||
+      { echo "iked did not start listening"; tail -20 "$mg/iked.log"; return 1; }
+    echo "--- gw: mgate-iked with the $1 gateway certificate"
+  }
+  gw_ike_count() { MGCTL --json ike list | jq 'length'; }
+  gw_ike_sas() { MGCTL --json ike list | jq -r '.[] | "\(.state) \(.ike) \(.identity) \(.vip)"'; }
+  gw_log() { cat "$mg/iked.log" "$mg/xfrmd.log" 2>/dev/null; }
+  # mgatectl shows the proposal as configured: that is what must match.
+  for p in p1 p2 p3; do IKE_RE[$p]="established ${IKE[$p]} "; done
+fi
 # --- configuration and start ----------------------------------------------------------------
 t0=$(now)
 gw_up || die "setting up the responder in gw failed"
@@ -201,6 +270,7 @@ run_case() {
   local name=$1 set=$2 ike=$3 esp=$4 ike_re=$5 esp_re=$6
   local case_fails=$fails t0 t_hs t_ping t_term vip raw got sas n line ok
   echo "=== $name: $set certificates, IKE $ike, ESP $esp"
+  gw_prepare "$set" || { fail "$name: the responder did not start"; return; }
   t0=$(now)
   if ! sw_initiate device "$name"; then
     fail "$name: swanctl --initiate failed after $SW_SECONDS s"
@@ -240,7 +310,7 @@ run_case() {
     fail "$name: gw's IKE SA does not match /$ike_re/"
     printf '%s\n' "$raw" | indent
   fi
-  n=$(grep -o 'list-sa event' <<<"$raw" | wc -l)
+  n=$(gw_ike_count)
   if [[ $n == 1 ]]; then pass "$name: gw has exactly one IKE SA"; else fail "$name: gw has $n IKE SAs (want 1)"; fi
   got=$(lab_gw ip xfrm state | tr -s ' \n\t' ' ')
   if [[ $got =~ $esp_re ]]; then
@@ -352,13 +422,20 @@ run_refused() {
   fi
   sw_terminate device "$name" >/dev/null 2>&1  # nothing to delete; keeps the device clean
 }
-run_refused neg-otherca "device-1 impostor, certificate from another CA (rsa)" \
-  'no issuer certificate found|issuer is "O=other org|no trusted .* public key found'
-run_refused neg-expired "expired device certificate (ecdsa)" \
-  'certificate invalid \(valid from|expired|no trusted .* public key found'
-
-run_refused neg-nodigsig "device certificate whose keyUsage lacks digitalSignature (ecdsa)" \
-  'without digitalSignature|no trusted .* public key found'
+if [[ $responder == iked ]]; then
+  why_otherca='untrusted|unable to get|issuer|not trusted|unknown CA'
+  why_expired='expired'
+  why_nodigsig='key ?usage|digitalSignature'
+else
+  why_otherca='no issuer certificate found|issuer is "O=other org|no trusted .* public key found'
+  why_expired='certificate invalid \(valid from|expired|no trusted .* public key found'
+  why_nodigsig='without digitalSignature|no trusted .* public key found'
+fi
+gw_prepare rsa
+run_refused neg-otherca "device-1 impostor, certificate from another CA (rsa)" "$why_otherca"
+gw_prepare ecdsa
+run_refused neg-expired "expired device certificate (ecdsa)" "$why_expired"
+run_refused neg-nodigsig "device certificate whose keyUsage lacks digitalSignature (ecdsa)" "$why_nodigsig"
 
 # --- summary ---------------------------------------------------------------------------------
 echo "--- timings (s; under TCG in the VM; handshake = swanctl --initiate wall time)"
