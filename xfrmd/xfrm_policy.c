@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/xfrm.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -191,9 +192,16 @@ static int dump_reply(const struct nlmsghdr *nlh, void *arg, struct xfrm_err *er
         return 0;
     /* Per-socket policies (the IKE sockets' bypass) come in the dump with
      * directions past XFRM_POLICY_MAX: they are no SPD state, skip them. */
-    const struct xfrm_userpolicy_info *p = mnl_nlmsg_get_payload(nlh);
-    if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*p)) && p->dir >= XFRM_POLICY_MAX)
-        return 0;
+    uint8_t dir;
+    if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info))) {
+        /* Netlink payloads are only 4-byte aligned: copy, don't cast. */
+        memcpy(&dir,
+               (const uint8_t *)mnl_nlmsg_get_payload(nlh) +
+                   offsetof(struct xfrm_userpolicy_info, dir),
+               1);
+        if (dir >= XFRM_POLICY_MAX)
+            return 0;
+    }
     rc = xfrm_msg_policy_parse(nlh, &info, err);
     if (rc < 0)
         return rc;
