@@ -40,6 +40,7 @@ struct ipc_client {
     unsigned failures;
     int handles;
     bool closing;
+    uint64_t close_deadline; /* close_when_idle: loop time to give up waiting */
 };
 
 struct ipc_client_write {
@@ -97,6 +98,10 @@ static void ipc_client_schedule_retry(struct ipc_client *cl)
 {
     if (cl->closing)
         return;
+    if (cl->close_deadline) {
+        ipc_client_close(cl);
+        return;
+    }
     ipc_client_set_state(cl, IPC_CL_WAITING);
     uint64_t delay = cl->backoff;
     /* +-20% jitter: restarted servers are not hit by every client at once. */
@@ -247,6 +252,10 @@ static void ipc_client_on_sweep(uv_timer_t *t)
 {
     struct ipc_client *cl = t->data;
     uint64_t now = uv_now(cl->loop);
+    if (cl->close_deadline && (!cl->pending || now >= cl->close_deadline)) {
+        ipc_client_close(cl);
+        return;
+    }
     struct ipc_pending **pp = &cl->pending;
     while (*pp) {
         struct ipc_pending *p = *pp;
@@ -299,6 +308,18 @@ int ipc_client_start(uv_loop_t *loop, const struct ipc_client_cfg *cfg,
     ipc_client_connect(cl);
     *out = cl;
     return 0;
+}
+
+void ipc_client_close_when_idle(struct ipc_client *cl, uint64_t max_ms)
+{
+    if (!cl->pending || cl->state != IPC_CL_CONNECTED) {
+        ipc_client_close(cl);
+        return;
+    }
+    cl->close_deadline = uv_now(cl->loop) + max_ms;
+    /* No reconnects from here on, and the sweep now keeps the loop alive. */
+    uv_timer_stop(&cl->retry_timer);
+    uv_ref((uv_handle_t *)&cl->sweep_timer);
 }
 
 void ipc_client_close(struct ipc_client *cl)

@@ -43,6 +43,10 @@ int ipc_client_start(uv_loop_t *loop, const struct ipc_client_cfg *cfg,
  * closed its handles. */
 void ipc_client_close(struct ipc_client *cl);
 
+/* Closes once no request is pending (or after max_ms): a daemon stopping
+ * lets its last requests (a tunnel's teardown) reach the peer and finish. */
+void ipc_client_close_when_idle(struct ipc_client *cl, uint64_t max_ms);
+
 int ipc_client_request(struct ipc_client *cl, const ProtobufCMessage *req, ipc_response_fn cb,
                        void *req_ud);
 bool ipc_client_connected(const struct ipc_client *cl);

@@ -48,9 +48,10 @@ static void service_stop(struct daemon *d, void *ud)
         s->spec->stop(s, s->spec->ud);
     svc_close(s->svc, "stopped by signal");
     s->svc = NULL;
+    /* What the stop hook just asked of other daemons (a tunnel's kernel
+     * state removed) gets up to 2 s to finish before the connections go. */
     for (size_t i = 0; i < s->n_ups; i++)
-        upstream_close(s->ups[i]);
-    s->n_ups = 0;
+        upstream_close_when_idle(s->ups[i], 2000);
 }
 
 static int service_open_db(struct service *s)
@@ -125,6 +126,8 @@ int service_main(const struct service_spec *spec, int argc, char **argv)
     status = EXIT_SUCCESS;
     log_info("stopped");
 out:
+    for (size_t i = 0; i < s->n_ups; i++)
+        upstream_free(s->ups[i]);
     db_close(s->db);
     daemon_free(&s->d, &spec->daemon);
     free(s);

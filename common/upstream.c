@@ -115,9 +115,18 @@ int upstream_start(struct daemon *d, const struct upstream_def *def, void *ud,
     return 0;
 }
 
-void upstream_close(struct upstream *up)
+void upstream_close_when_idle(struct upstream *up, uint64_t max_ms)
 {
-    ipc_client_close(up->cl);
+    /* The client outlives this struct only to finish its requests; their
+     * callbacks must not come back here. */
+    up->def.on_event = NULL;
+    up->def.on_connect = NULL;
+    up->def.on_disconnect = NULL;
+    ipc_client_close_when_idle(up->cl, max_ms);
+}
+
+void upstream_free(struct upstream *up)
+{
     free(up);
 }
 

@@ -32,7 +32,10 @@ typedef void (*upstream_reply_fn)(struct upstream *up, const ProtobufCMessage *r
 /* The socket path comes from the peer's section of the config. */
 int upstream_start(struct daemon *d, const struct upstream_def *def, void *ud,
                    struct upstream **out);
-void upstream_close(struct upstream *up);
+/* Lets pending requests finish first (bounded), then closes; the struct
+ * stays valid for their callbacks until upstream_free, after the loop. */
+void upstream_close_when_idle(struct upstream *up, uint64_t max_ms);
+void upstream_free(struct upstream *up);
 /* Sends a request whose envelope has `field` set to body. */
 int upstream_request(struct upstream *up, uint32_t field, ProtobufCMessage *body,
                      upstream_reply_fn cb, void *req_ud);

@@ -439,6 +439,59 @@ gw_prepare ecdsa
 run_refused neg-expired "expired device certificate (ecdsa)" "$why_expired"
 run_refused neg-nodigsig "device certificate whose keyUsage lacks digitalSignature (ecdsa)" "$why_nodigsig"
 
+# --- mgate only: bad datagrams, the admin's terminate, a clean stop ---------------------------
+if [[ $responder == iked ]]; then
+  echo "=== iked: garbage, mgatectl ike terminate, SIGTERM"
+  gw_prepare ecdsa
+  before=$(gw_log_lines)
+  # Not IKE at all, a header whose length lies, an IKE_AUTH for an SPI nobody
+  # has: dropped, logged, and iked goes on serving.
+  lab_device bash -c "printf 'garbage, not IKE' >/dev/udp/$LAB_GW_IP/500;
+    printf '\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x21\\x20\\x22\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\xff\\xff' >/dev/udp/$LAB_GW_IP/500"
+  sleep 0.5
+  if gw_log | awk -v n="$before" 'NR > n' | grep -qE 'dropped|malformed'; then
+    pass "iked: malformed datagrams dropped with a log line"
+  else
+    fail "iked: no log line for the malformed datagrams"
+  fi
+  if MGCTL status iked >/dev/null; then pass "iked: still serving after the garbage"; else fail "iked: not answering after the garbage"; fi
+  name=ecdsa-p1
+  if sw_initiate device "$name" && vip=$(sw_vip device "$name" | head -1); then
+    pass "iked: $name connected again ($vip)"
+    if MGCTL ike terminate "$vip" | grep -q 'terminated 1'; then
+      pass "iked: mgatectl ike terminate $vip"
+    else
+      fail "iked: mgatectl ike terminate $vip"
+    fi
+    if wait_gw_clean 5; then pass "iked: terminated: gw kernel state gone"; else fail "iked: terminated, but gw kernel state left"; fi
+    if lab_device ping -4 -n -c 1 -W 1 -I "$vip" "$LAB_CORP_IP" >/dev/null 2>&1; then
+      fail "iked: the terminated device still reaches corp"
+    else
+      pass "iked: the terminated device no longer reaches corp"
+    fi
+    if sw_wait_log device 'received DELETE for IKE_SA' 5; then
+      pass "iked: the device was told (DELETE)"
+    else
+      fail "iked: the device got no DELETE"
+    fi
+  else
+    fail "iked: $name did not connect again"
+  fi
+  sw_terminate device "$name" >/dev/null 2>&1
+  if sw_initiate device "$name"; then
+    kill -TERM "$iked_pid"
+    wait "$iked_pid"
+    rc=$?
+    iked_set=
+    if ((rc == 0)); then pass "iked: exits 0 on SIGTERM"; else fail "iked: exit $rc on SIGTERM"; fi
+    if wait_gw_clean 5; then pass "iked: SIGTERM removed the tunnel's kernel state"; else fail "iked: SIGTERM left kernel state"; fi
+    n=$(sw_wait_log device 'received DELETE for IKE_SA' 5 && grep -c 'received DELETE for IKE_SA' "$(sw_logfile device)")
+    if ((n >= 2)); then pass "iked: SIGTERM sent the device a DELETE"; else fail "iked: no DELETE on SIGTERM"; fi
+  else
+    fail "iked: $name did not connect for the SIGTERM check"
+  fi
+fi
+
 # --- summary ---------------------------------------------------------------------------------
 echo "--- timings (s; under TCG in the VM; handshake = swanctl --initiate wall time)"
 printf '    PKI (%s): %s; configs + both charons started and loaded: %s\n' "$types" "$t_pki" "$t_conf"
