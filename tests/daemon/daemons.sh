@@ -144,6 +144,11 @@ printf '[iked]\nsocket = %s/x.sock\nlisten_everywhere = yes\n' "$T" > "$T/bad1.c
 "$B/iked/mgate-iked" -c "$T/bad1.conf" 2>"$T/bad1.log"; rc=$?
 check "unknown key: exit 1" test $rc -eq 1
 check "unknown key: file, line and key named" grep -q "bad1.conf:3: unknown key 'listen_everywhere' in \[iked\]" "$T/bad1.log"
+printf '[iked]\nsocket = %s/y.sock\nike_proposals = aes128gcm16-prfsha256-ecp256 aes999-foo\n' "$T" > "$T/bad4.conf"
+"$B/iked/mgate-iked" -c "$T/bad4.conf" 2>"$T/bad4.log"; rc=$?
+check "bad IKE proposal: exit 1" test $rc -eq 1
+check "bad IKE proposal: file, line, key and the wrong word named" \
+    grep -q "bad4.conf:3: ike_proposals: .*aes999" "$T/bad4.log"
 printf '[global]\nmax_frame = 12\n' > "$T/bad2.conf"
 "$B/wiped/mgate-wiped" -c "$T/bad2.conf" 2>"$T/bad2.log"; rc=$?
 check "value out of range: exit 1 with the range" grep -q 'bad2.conf:2: max_frame: 12 is out of range' "$T/bad2.log"
