@@ -282,6 +282,12 @@ struct xfrmd_reconcile {
 static int xfrmd_reconcile_sa(const struct xfrm_sa_info *sa, void *arg)
 {
     struct xfrmd_reconcile *r = arg;
+    /* An ACQUIRE's larval SA has SPI 0: the kernel finds SAs by (dst, SPI)
+     * and cannot delete it (ESRCH), so it would be reported deleted while it
+     * stays. It dies by itself after net.core.xfrm_acq_expires; it is listed
+     * among the present SAs (larval) meanwhile. */
+    if (sa->spi == 0)
+        return 0;
     for (size_t i = 0; i < r->n_keep_sa; i++)
         if (r->keep_sa[i].spi == sa->spi && xfrmd_addr_eq(&r->keep_sa[i].dst, &sa->dst) &&
             r->keep_sa[i].mark.value == sa->mark.value && r->keep_sa[i].mark.mask == sa->mark.mask)

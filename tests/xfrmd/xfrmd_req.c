@@ -5,11 +5,20 @@
  *             --remote-net CIDR --spi-in N --spi-out N --reqid N
  *             [--enc NAME] [--integ NAME] [--encap SPORT:DPORT] [--esn]
  *             [--replay N] [--soft-bytes N] [--hard-bytes N]
+ *   xfrmd_req SOCK sa add|del --local IP --remote IP --spi N [--reqid N]
+ *             [--enc NAME|NUMBER] [--integ NAME] [--enc-key-len N] [--integ-key-len N]
+ *             [--sel-src CIDR] [--sel-dst CIDR] [--sel-proto N] [--sel-sport N]
+ *             [--sel-dport N] [--encap ...] [--esn] [--replay N] [--soft-bytes N]
+ *             [--hard-bytes N]
+ *             one SA local -> remote in a batch of one (bad-input tests: a raw
+ *             algorithm number, a key length, any selector)
  *   xfrmd_req SOCK allocspi --src IP --dst IP --reqid N --min N --max N [--count K]
  *   xfrmd_req SOCK reconcile [--dry-run]          (keeps nothing: deletes orphans)
  *   xfrmd_req SOCK ike-sockets
  *   xfrmd_req SOCK bad-batch --local IP --remote IP
- *   xfrmd_req SOCK wait-event TOPIC SECONDS
+ *   xfrmd_req SOCK wait-event TOPIC SECONDS [COUNT [SPI]]
+ *             prints events until COUNT of them (default 1; only those about
+ *             SA SPI if given) arrived; exit 1 if fewer did in SECONDS
  *
  * Keys are derived from the SPI so both ends of a test tunnel agree: this is
  * a test tool, never a way to key a real tunnel. */
@@ -21,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "envelope.h"
@@ -108,6 +118,11 @@ struct tun {
     bool encap, esn;
     uint32_t encap_sport, encap_dport, replay;
     uint64_t soft_bytes, hard_bytes;
+    /* sa add: overrides and the SA's own selector */
+    long enc_key_len, integ_key_len; /* -1: the algorithm's */
+    bool has_sel;
+    struct addr sel_src, sel_dst;
+    uint32_t sel_proto, sel_sport, sel_dport;
 };
 
 static const struct {
@@ -153,6 +168,7 @@ static void test_key(uint8_t *k, size_t n, uint32_t spi, uint8_t salt)
 struct sa_box {
     Mgate__XfrmSa sa;
     Mgate__XfrmLifetime lft;
+    Mgate__XfrmSelector sel;
     uint8_t ek[64], ik[64];
 };
 
@@ -165,11 +181,12 @@ static void fill_sa(struct sa_box *b, struct tun *t, bool out)
     b->sa.spi = out ? t->spi_out : t->spi_in;
     b->sa.reqid = t->reqid;
     b->sa.enc = (Mgate__XfrmEncAlg)t->enc;
-    b->sa.enc_key.len = enc_key_len(t->enc);
+    b->sa.enc_key.len = t->enc_key_len >= 0 ? (size_t)t->enc_key_len : enc_key_len(t->enc);
     b->sa.enc_key.data = b->ek;
     test_key(b->ek, b->sa.enc_key.len, b->sa.spi, 0x5a);
     b->sa.integ = (Mgate__XfrmIntegAlg)t->integ;
-    b->sa.integ_key.len = integ_key_len(t->integ);
+    b->sa.integ_key.len =
+        t->integ_key_len >= 0 ? (size_t)t->integ_key_len : integ_key_len(t->integ);
     b->sa.integ_key.data = b->ik;
     test_key(b->ik, b->sa.integ_key.len, b->sa.spi, 0xa5);
     b->sa.esn = t->esn;
@@ -255,6 +272,49 @@ static int cmd_tunnel(struct ipc_sync *s, bool add, struct tun *t)
     Mgate__XfrmBatchRequest b = MGATE__XFRM_BATCH_REQUEST__INIT;
     b.ops = ops;
     b.n_ops = 5;
+    Mgate__XfrmdResponse *r = call(s, MGATE__XFRMD_REQUEST__BODY_BATCH, &b.base, NULL, NULL);
+    int rc = print_batch(r, names);
+    if (r)
+        mgate__xfrmd_response__free_unpacked(r, NULL);
+    return r ? rc : 1;
+}
+
+/* One SA (local -> remote, SPI --spi-out) added or deleted in a batch of one:
+ * the per-operation result is printed; exit 0 only if it succeeded. */
+static int cmd_sa(struct ipc_sync *s, bool add, struct tun *t)
+{
+    struct sa_box sa;
+    Mgate__XfrmSaId sid;
+    Mgate__XfrmOp op = MGATE__XFRM_OP__INIT;
+    fill_sa(&sa, t, true);
+    if (t->has_sel) {
+        mgate__xfrm_selector__init(&sa.sel);
+        sa.sel.src = bin(&t->sel_src);
+        sa.sel.dst = bin(&t->sel_dst);
+        sa.sel.src_plen = t->sel_src.plen;
+        sa.sel.dst_plen = t->sel_dst.plen;
+        sa.sel.proto = t->sel_proto;
+        sa.sel.sport = t->sel_sport;
+        sa.sel.sport_mask = t->sel_sport ? 0xffff : 0;
+        sa.sel.dport = t->sel_dport;
+        sa.sel.dport_mask = t->sel_dport ? 0xffff : 0;
+        sa.sa.sel = &sa.sel;
+    }
+    if (add) {
+        op.op_case = MGATE__XFRM_OP__OP_SA_ADD;
+        op.sa_add = &sa.sa;
+    } else {
+        mgate__xfrm_sa_id__init(&sid);
+        sid.dst = sa.sa.dst;
+        sid.spi = sa.sa.spi;
+        op.op_case = MGATE__XFRM_OP__OP_SA_DELETE;
+        op.sa_delete = &sid;
+    }
+    Mgate__XfrmOp *ops[1] = {&op};
+    static const char *const names[] = {"sa"};
+    Mgate__XfrmBatchRequest b = MGATE__XFRM_BATCH_REQUEST__INIT;
+    b.ops = ops;
+    b.n_ops = 1;
     Mgate__XfrmdResponse *r = call(s, MGATE__XFRMD_REQUEST__BODY_BATCH, &b.base, NULL, NULL);
     int rc = print_batch(r, names);
     if (r)
@@ -353,9 +413,9 @@ static int cmd_reconcile(struct ipc_sync *s, bool dry)
     Mgate__XfrmdResponse *r = call(s, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base, NULL, NULL);
     if (!r || r->body_case != MGATE__XFRMD_RESPONSE__BODY_RECONCILE)
         return 1;
-    printf("deleted %zu SAs %zu policies; present %zu SAs %zu policies; failed %u\n",
-           r->reconcile->n_deleted_sas, r->reconcile->n_deleted_policies,
-           r->reconcile->sas ? r->reconcile->sas->n_sas : 0,
+    printf("%s %zu SAs %zu policies; present %zu SAs %zu policies; failed %u\n",
+           dry ? "would delete" : "deleted", r->reconcile->n_deleted_sas,
+           r->reconcile->n_deleted_policies, r->reconcile->sas ? r->reconcile->sas->n_sas : 0,
            r->reconcile->policies ? r->reconcile->policies->n_policies : 0, r->reconcile->failed);
     mgate__xfrmd_response__free_unpacked(r, NULL);
     return 0;
@@ -398,7 +458,7 @@ static int cmd_ike_sockets(struct ipc_sync *s)
     return bad;
 }
 
-static int cmd_wait_event(struct ipc_sync *s, const char *topic, int secs)
+static int cmd_wait_event(struct ipc_sync *s, const char *topic, int secs, int count, uint32_t spi)
 {
     Mgate__SubscribeRequest sr = MGATE__SUBSCRIBE_REQUEST__INIT;
     char *t[1] = {(char *)topic};
@@ -410,25 +470,40 @@ static int cmd_wait_event(struct ipc_sync *s, const char *topic, int secs)
     mgate__xfrmd_response__free_unpacked(r, NULL);
     printf("subscribed to %s\n", topic);
     fflush(stdout);
-    Mgate__Frame *f = NULL;
-    if (ipc_sync_next_event(s, secs * 1000, &f)) {
-        printf("no event in %d s\n", secs);
-        return 1;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int seen = 0;
+    while (seen < count) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = secs * 1000L -
+                    ((now.tv_sec - t0.tv_sec) * 1000L + (now.tv_nsec - t0.tv_nsec) / 1000000L);
+        Mgate__Frame *f = NULL;
+        if (left <= 0 || ipc_sync_next_event(s, (int)left, &f)) {
+            printf("no event in %d s (%d of %d seen)\n", secs, seen, count);
+            return 1;
+        }
+        Mgate__XfrmdEvent *ev = mgate__xfrmd_event__unpack(NULL, f->payload.len, f->payload.data);
+        mgate__frame__free_unpacked(f, NULL);
+        if (!ev)
+            return 1;
+        uint32_t about = 0;
+        if (ev->body_case == MGATE__XFRMD_EVENT__BODY_EXPIRE) {
+            about = ev->expire->sa ? ev->expire->sa->spi : 0;
+            printf("expire spi 0x%08x reqid 0x%08x %s\n", about, ev->expire->reqid,
+                   ev->expire->hard ? "hard" : "soft");
+        } else if (ev->body_case == MGATE__XFRMD_EVENT__BODY_ACQUIRE) {
+            printf("acquire reqid 0x%08x\n", ev->acquire->reqid);
+        } else if (ev->body_case == MGATE__XFRMD_EVENT__BODY_MAPPING) {
+            about = ev->mapping->sa ? ev->mapping->sa->spi : 0;
+            printf("mapping spi 0x%08x new port %u\n", about, ev->mapping->new_port);
+        } else {
+            printf("event %d\n", ev->body_case);
+        }
+        fflush(stdout);
+        if (!spi || about == spi)
+            seen++;
+        mgate__xfrmd_event__free_unpacked(ev, NULL);
     }
-    Mgate__XfrmdEvent *ev = mgate__xfrmd_event__unpack(NULL, f->payload.len, f->payload.data);
-    mgate__frame__free_unpacked(f, NULL);
-    if (!ev)
-        return 1;
-    if (ev->body_case == MGATE__XFRMD_EVENT__BODY_EXPIRE)
-        printf("expire spi 0x%08x reqid 0x%08x %s\n", ev->expire->sa->spi, ev->expire->reqid,
-               ev->expire->hard ? "hard" : "soft");
-    else if (ev->body_case == MGATE__XFRMD_EVENT__BODY_ACQUIRE)
-        printf("acquire reqid 0x%08x\n", ev->acquire->reqid);
-    else if (ev->body_case == MGATE__XFRMD_EVENT__BODY_MAPPING)
-        printf("mapping spi 0x%08x new port %u\n", ev->mapping->sa->spi, ev->mapping->new_port);
-    else
-        printf("event %d\n", ev->body_case);
-    mgate__xfrmd_event__free_unpacked(ev, NULL);
     return 0;
 }
 
@@ -440,26 +515,50 @@ int main(int argc, char **argv)
     }
     const char *sock = argv[1];
     const char *cmd = argv[2];
-    struct tun t = {.enc = MGATE__XFRM_ENC_ALG__XFRM_ENC_AES_GCM16_128, .reqid = 0x4d000001};
+    struct tun t = {.enc = MGATE__XFRM_ENC_ALG__XFRM_ENC_AES_GCM16_128,
+                    .reqid = 0x4d000001,
+                    .enc_key_len = -1,
+                    .integ_key_len = -1};
     struct addr src = {0}, dst = {0};
     uint32_t min = 0x100, max = 0xffffffff;
     int count = 1;
     bool add = true, dry = false;
     int argi = 3;
-    if (strcmp(cmd, "tunnel") == 0) {
+    if (strcmp(cmd, "tunnel") == 0 || strcmp(cmd, "sa") == 0) {
         if (argc < 4)
             return 2;
         add = strcmp(argv[3], "add") == 0;
         argi = 4;
     }
-    static const struct option opts[] = {
-        {"local", 1, 0, 'l'},      {"remote", 1, 0, 'r'},     {"local-net", 1, 0, 'L'},
-        {"remote-net", 1, 0, 'R'}, {"spi-in", 1, 0, 'i'},     {"spi-out", 1, 0, 'o'},
-        {"reqid", 1, 0, 'q'},      {"enc", 1, 0, 'e'},        {"integ", 1, 0, 'g'},
-        {"encap", 1, 0, 'E'},      {"esn", 0, 0, 'n'},        {"replay", 1, 0, 'w'},
-        {"soft-bytes", 1, 0, 's'}, {"hard-bytes", 1, 0, 'h'}, {"src", 1, 0, 'S'},
-        {"dst", 1, 0, 'D'},        {"min", 1, 0, 'm'},        {"max", 1, 0, 'M'},
-        {"count", 1, 0, 'c'},      {"dry-run", 0, 0, 'd'},    {0, 0, 0, 0}};
+    static const struct option opts[] = {{"local", 1, 0, 'l'},
+                                         {"remote", 1, 0, 'r'},
+                                         {"local-net", 1, 0, 'L'},
+                                         {"remote-net", 1, 0, 'R'},
+                                         {"spi-in", 1, 0, 'i'},
+                                         {"spi-out", 1, 0, 'o'},
+                                         {"reqid", 1, 0, 'q'},
+                                         {"enc", 1, 0, 'e'},
+                                         {"integ", 1, 0, 'g'},
+                                         {"encap", 1, 0, 'E'},
+                                         {"esn", 0, 0, 'n'},
+                                         {"replay", 1, 0, 'w'},
+                                         {"soft-bytes", 1, 0, 's'},
+                                         {"hard-bytes", 1, 0, 'h'},
+                                         {"src", 1, 0, 'S'},
+                                         {"dst", 1, 0, 'D'},
+                                         {"min", 1, 0, 'm'},
+                                         {"max", 1, 0, 'M'},
+                                         {"count", 1, 0, 'c'},
+                                         {"dry-run", 0, 0, 'd'},
+                                         {"spi", 1, 0, 'o'},
+                                         {"enc-key-len", 1, 0, 'K'},
+                                         {"sel-src", 1, 0, 'a'},
+                                         {"sel-dst", 1, 0, 'b'},
+                                         {"sel-proto", 1, 0, 'p'},
+                                         {"sel-sport", 1, 0, 'x'},
+                                         {"sel-dport", 1, 0, 'y'},
+                                         {"integ-key-len", 1, 0, 'I'},
+                                         {0, 0, 0, 0}};
     optind = argi;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -493,6 +592,11 @@ int main(int argc, char **argv)
                     t.enc = encs[i].enc;
                     bad = 0;
                 }
+            /* A raw enum number: what a confused client might send. */
+            if (bad && optarg[0] >= '0' && optarg[0] <= '9') {
+                t.enc = atoi(optarg);
+                bad = 0;
+            }
             break;
         case 'g':
             bad = 1;
@@ -536,6 +640,34 @@ int main(int argc, char **argv)
         case 'd':
             dry = true;
             break;
+        case 'K':
+            t.enc_key_len = atol(optarg);
+            bad = t.enc_key_len < 0 || t.enc_key_len > 64;
+            break;
+        case 'I':
+            t.integ_key_len = atol(optarg);
+            bad = t.integ_key_len < 0 || t.integ_key_len > 64;
+            break;
+        case 'a':
+            t.has_sel = true;
+            bad = parse_addr(optarg, &t.sel_src);
+            break;
+        case 'b':
+            t.has_sel = true;
+            bad = parse_addr(optarg, &t.sel_dst);
+            break;
+        case 'p':
+            t.has_sel = true;
+            t.sel_proto = (uint32_t)strtoul(optarg, NULL, 0);
+            break;
+        case 'x':
+            t.has_sel = true;
+            t.sel_sport = (uint32_t)strtoul(optarg, NULL, 0);
+            break;
+        case 'y':
+            t.has_sel = true;
+            t.sel_dport = (uint32_t)strtoul(optarg, NULL, 0);
+            break;
         default:
             return 2;
         }
@@ -561,8 +693,12 @@ int main(int argc, char **argv)
         res = cmd_reconcile(&s, dry);
     else if (strcmp(cmd, "ike-sockets") == 0)
         res = cmd_ike_sockets(&s);
+    else if (strcmp(cmd, "sa") == 0)
+        res = cmd_sa(&s, add, &t);
     else if (strcmp(cmd, "wait-event") == 0 && argi + 1 < argc)
-        res = cmd_wait_event(&s, argv[argi], atoi(argv[argi + 1]));
+        res = cmd_wait_event(&s, argv[argi], atoi(argv[argi + 1]),
+                             argi + 2 < argc ? atoi(argv[argi + 2]) : 1,
+                             argi + 3 < argc ? (uint32_t)strtoul(argv[argi + 3], NULL, 0) : 0);
     ipc_sync_close(&s);
     return res;
 }
