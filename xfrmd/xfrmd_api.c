@@ -399,14 +399,18 @@ static void xfrmd_handle_reconcile(struct xfrmd *x, struct svc *svc, struct ipc_
         if (!(dpol[i] = xfrmd_pb_policy_id_new(&r.del_pol[i])))
             goto oom;
     Mgate__XfrmSaList sl = MGATE__XFRM_SA_LIST__INIT;
-    sl.sas = (Mgate__XfrmSaInfo **)sas.items;
-    sl.n_sas = sas.n;
     Mgate__XfrmPolicyList pl = MGATE__XFRM_POLICY_LIST__INIT;
-    pl.policies = (Mgate__XfrmPolicyInfo **)pols.items;
-    pl.n_policies = pols.n;
     Mgate__XfrmReconcileReply rep = MGATE__XFRM_RECONCILE_REPLY__INIT;
-    rep.sas = &sl;
-    rep.policies = &pl;
+    rep.n_sas = (uint32_t)sas.n;
+    rep.n_policies = (uint32_t)pols.n;
+    if (rq->list_present) {
+        sl.sas = (Mgate__XfrmSaInfo **)sas.items;
+        sl.n_sas = sas.n;
+        pl.policies = (Mgate__XfrmPolicyInfo **)pols.items;
+        pl.n_policies = pols.n;
+        rep.sas = &sl;
+        rep.policies = &pl;
+    }
     rep.deleted_sas = dsa;
     rep.n_deleted_sas = r.n_del_sa;
     rep.deleted_policies = dpol;

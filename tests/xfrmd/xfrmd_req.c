@@ -413,10 +413,10 @@ static int cmd_reconcile(struct ipc_sync *s, bool dry)
     Mgate__XfrmdResponse *r = call(s, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base, NULL, NULL);
     if (!r || r->body_case != MGATE__XFRMD_RESPONSE__BODY_RECONCILE)
         return 1;
-    printf("%s %zu SAs %zu policies; present %zu SAs %zu policies; failed %u\n",
+    printf("%s %zu SAs %zu policies; present %u SAs %u policies; failed %u\n",
            dry ? "would delete" : "deleted", r->reconcile->n_deleted_sas,
-           r->reconcile->n_deleted_policies, r->reconcile->sas ? r->reconcile->sas->n_sas : 0,
-           r->reconcile->policies ? r->reconcile->policies->n_policies : 0, r->reconcile->failed);
+           r->reconcile->n_deleted_policies, r->reconcile->n_sas, r->reconcile->n_policies,
+           r->reconcile->failed);
     mgate__xfrmd_response__free_unpacked(r, NULL);
     return 0;
 }

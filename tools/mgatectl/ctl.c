@@ -10,6 +10,8 @@
 #include "iked.pb-c.h"
 #include "policyd.pb-c.h"
 #include "wiped.pb-c.h"
+
+#define CTL_MAX_RESPONSE (256u << 20)
 #include "xfrmd.pb-c.h"
 
 const struct ctl_service ctl_services[4] = {
@@ -46,7 +48,9 @@ int ctl_call(struct ctl *ctl, const struct ctl_service *svc, uint32_t field, Pro
         return -EINVAL;
     }
     struct ipc_sync s;
-    int rc = ipc_sync_connect(&s, path, (uint32_t)ctl->g.max_frame);
+    /* A dump of 100,000 tunnels is tens of megabytes: more than a daemon
+     * accepts from a client (max_frame), and fine for the admin tool to read. */
+    int rc = ipc_sync_connect(&s, path, CTL_MAX_RESPONSE);
     if (rc) {
         snprintf(why, why_len, "%s: %s", path,
                  rc == -ENOENT         ? "no socket (not running?)"

@@ -90,10 +90,20 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *cmd = argv[optind];
+    /* `mgatectl xfrm sa --json` reads as naturally as `mgatectl --json xfrm
+     * sa`: the global --json/-j is taken wherever it stands. */
+    int cargc = 0;
+    char **cargv = argv + optind + 1;
+    for (int i = optind + 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+            ctl.json = true;
+        else
+            cargv[cargc++] = argv[i];
+    }
     int rc = -1;
     for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
         if (strcmp(cmd, ctl_commands[i].name) == 0) {
-            rc = ctl_commands[i].run(&ctl, argc - optind - 1, argv + optind + 1);
+            rc = ctl_commands[i].run(&ctl, cargc, cargv);
             break;
         }
     }
