@@ -88,6 +88,9 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
  * With notify, the peer is sent a DELETE first. */
 void iked_sa_destroy(struct iked *ik, struct ike_sa *sa, bool notify, const char *reason);
 void iked_sweep_start(struct iked *ik);
+/* Once stopping with no job in flight: closes the lease pool (before the
+ * service closes the database under it). */
+void iked_leases_close_if_idle(struct iked *ik);
 
 /* iked_child.c */
 /* Installs sa->child; done(ik, sa, ok) runs on the loop when xfrmd answered. */

@@ -36,6 +36,7 @@ struct iked_job {
     struct ike_tx tx;
     enum ike_exch_result res;
     bool parse_failed;
+    bool was_half_open; /* the SA waited for IKE_AUTH when queued */
 };
 
 /* IKE_SA_INIT jobs in flight: a retransmission arriving before the first
@@ -198,8 +199,10 @@ static void iked_job_done(uv_work_t *req, int status)
         break;
     case IKE_EXCH_REPLY:
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
-        /* IKE_AUTH without a CHILD SA (childless, TS_UNACCEPTABLE...). */
-        if (sa && sa->state == IKE_SA_ESTABLISHED && !sa->established_ms)
+        /* IKE_AUTH without a CHILD SA (childless, TS_UNACCEPTABLE...). The
+         * exchange already stamped established_ms: what says "just now" is
+         * the state the SA was queued in. */
+        if (sa && j->was_half_open && sa->state == IKE_SA_ESTABLISHED)
             iked_established(ik, sa);
         break;
     case IKE_EXCH_REPLY_FAIL:
@@ -230,6 +233,7 @@ out:
     free(j->tx.buf);
     free(j->buf);
     free(j);
+    iked_leases_close_if_idle(ik);
 }
 
 static int iked_queue(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, size_t len,
@@ -255,6 +259,7 @@ static int iked_queue(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, si
     j->rx.natt_port = natt_port;
     j->rx.now_ms = iked_now_ms(ik);
     j->req.data = j;
+    j->was_half_open = sa && sa->state == IKE_SA_HALF_OPEN;
     if (sa)
         sa->busy = true;
     int rc = uv_queue_work(service_daemon(ik->s)->loop, &j->req, iked_job_work, iked_job_done);
@@ -389,12 +394,25 @@ void iked_sa_destroy(struct iked *ik, struct ike_sa *sa, bool notify, const char
         log_info("IKE SA removed (%s): %s", reason, ike_sa_describe(sa, d, sizeof(d)));
     if (sa->child && sa->child->installed)
         iked_child_remove(ik, sa);
-    if (sa->vip.s_addr && sa->peer_subject && !sa->lease_moved)
+    if (ik->leases && sa->vip.s_addr && sa->peer_subject && !sa->lease_moved)
         lease_pool_release(ik->leases, sa->peer_subject);
     if (sa->state == IKE_SA_ESTABLISHED)
         iked_api_publish(ik, sa, false, reason);
     iked_sa_table_remove(ik->sas, sa);
     ike_sa_free(sa);
+}
+
+void iked_leases_close_if_idle(struct iked *ik)
+{
+    /* The pool's prepared statements must be finalized before the service
+     * closes the database: sqlite3_close refuses (and leaks) a connection
+     * with live statements. Workers use the pool, so it closes only once
+     * the stop has begun and the last job is done. */
+    if (!ik->stopping || ik->jobs || !ik->leases)
+        return;
+    lease_pool_close(ik->leases);
+    ik->leases = NULL;
+    ik->env.leases = NULL;
 }
 
 static void iked_sweep_one(struct ike_sa *sa, void *arg)

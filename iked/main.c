@@ -168,6 +168,7 @@ static void iked_stop(struct service *s, void *ud)
     uv_close((uv_handle_t *)&ik->sweep, NULL);
     if (ik->env.set)
         iked_net_stop(ik);
+    iked_leases_close_if_idle(ik);
 }
 
 int main(int argc, char **argv)

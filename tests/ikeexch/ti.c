@@ -509,7 +509,10 @@ int ti_auth_response(struct ti *t, const struct fx *f, const uint8_t *buf, size_
             break;
         }
     }
-    ti_check_gateway(t, f, &m->inner, r);
+    if (t->no_gw_check)
+        r->has_idr = ike_chain_find(&m->inner, IKE_PL_IDR, NULL) != NULL;
+    else
+        ti_check_gateway(t, f, &m->inner, r);
     if (r->has_sa) {
         uint16_t encr = 0, bits = 0, integ = 0;
         const struct ike_proposal *p = &r->esp.prop[0];

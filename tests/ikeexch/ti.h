@@ -122,6 +122,8 @@ struct ti {
     struct sockaddr_storage my_addr, gw_addr; /* what NAT-D hashes */
     bool no_hash_algs;                        /* no SIGNATURE_HASH_ALGORITHMS */
     bool no_natd;
+    bool no_gw_check; /* ti_auth_response leaves the gateway's certificate
+                       * and AUTH unverified (a load generator's choice) */
     /* state */
     uint8_t spi_i[8], spi_r[8];
     ike_suite suite; /* the responder's choice */
