@@ -59,5 +59,7 @@ void ctl_fmt_duration(unsigned long long s, char *buf, size_t len);
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_xfrm(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_ike(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_device(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -21,6 +21,10 @@ static const struct ctl_command ctl_commands[] = {
     {"ike", ctl_cmd_ike, "ike list | ike terminate SPI|ID|VIP  IKE SAs (tunnels) iked holds"},
     {"xfrm", ctl_cmd_xfrm,
      "xfrm sa|policy [--all]      kernel SAs / policies xfrmd owns (--all: every one)"},
+    {"ca", ctl_cmd_ca,
+     "ca init [--force] | ca crl   mgate's CA (policyd): create it; print the CRL"},
+    {"device", ctl_cmd_device,
+     "device pre-enroll|list|enroll|revoke  the device registry and enrollment (policyd)"},
 };
 
 static void ctl_usage(FILE *f)

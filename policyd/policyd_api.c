@@ -1,0 +1,242 @@
+/* policyd's requests: the CA, pre-enrollment, enrollment, revocation, the
+ * CRL and the device list. The peer's uid (SO_PEERCRED) goes into the audit
+ * log. Replies go out only after the database has committed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "enroll.h"
+#include "log.h"
+#include "policyd.h"
+
+static uint32_t policyd_peer_uid(struct ipc_conn *conn)
+{
+    const struct ipc_peer *peer = ipc_conn_peer(conn);
+    return peer ? (uint32_t)peer->uid : UINT32_MAX;
+}
+
+static void policyd_ca_init(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
+                            const Mgate__CaInitRequest *rq)
+{
+    struct enroll_err e = {0};
+    char *pem = NULL;
+    if (enroll_ca_init(p, policyd_peer_uid(conn), rq->force, &pem, &e) < 0) {
+        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
+        return;
+    }
+    char subject[256] = "";
+    X509_NAME_oneline(X509_get_subject_name(p->ca.cert), subject, sizeof(subject));
+    int day = 0, sec = 0;
+    ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(p->ca.cert));
+    Mgate__CaInitReply rep = MGATE__CA_INIT_REPLY__INIT;
+    rep.cert_pem = pem;
+    rep.subject = subject;
+    rep.not_after = (uint64_t)(time(NULL) + (int64_t)day * 86400 + sec);
+    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_CA_INIT, &rep.base);
+    free(pem);
+}
+
+static void policyd_pre_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
+                               uint64_t id, const Mgate__PreEnrollRequest *rq)
+{
+    size_t n = rq->n_devices;
+    struct enroll_pre *pre = calloc(n ? n : 1, sizeof(*pre));
+    Mgate__PreEnrolled *items = calloc(n ? n : 1, sizeof(*items));
+    Mgate__PreEnrolled **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+    struct enroll_err e = {0};
+    if (!pre || !items || !ptrs) {
+        svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INTERNAL, "out of memory");
+    } else if (enroll_pre_enroll(p, policyd_peer_uid(conn), rq->devices, n, pre, &e) < 0) {
+        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            mgate__pre_enrolled__init(&items[i]);
+            items[i].device_id = (uint64_t)pre[i].id;
+            items[i].hardware_id = rq->devices[i]->hardware_id;
+            items[i].password = pre[i].password;
+            items[i].expires = (uint64_t)pre[i].expires;
+            ptrs[i] = &items[i];
+        }
+        Mgate__PreEnrollReply rep = MGATE__PRE_ENROLL_REPLY__INIT;
+        rep.devices = ptrs;
+        rep.n_devices = n;
+        svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_PRE_ENROLL, &rep.base);
+    }
+    if (pre)
+        OPENSSL_cleanse(pre, (n ? n : 1) * sizeof(*pre));
+    free(pre);
+    free(items);
+    free(ptrs);
+}
+
+static void policyd_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
+                           const Mgate__EnrollRequest *rq)
+{
+    struct enroll_err e = {0};
+    struct enroll_result r;
+    if (enroll_enroll(p, policyd_peer_uid(conn), rq, &r, &e) < 0) {
+        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
+        return;
+    }
+    Mgate__EnrollReply rep = MGATE__ENROLL_REPLY__INIT;
+    rep.device_id = (uint64_t)r.id;
+    rep.cert_pem = r.cert_pem;
+    rep.serial = r.serial;
+    rep.fingerprint = r.fingerprint;
+    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_ENROLL, &rep.base);
+    free(r.cert_pem);
+}
+
+static void policyd_revoke(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
+                           const Mgate__RevokeRequest *rq)
+{
+    struct enroll_err e = {0};
+    char serial[CA_SERIAL_HEX];
+    char *crl = NULL;
+    if (rq->device_id == 0 || rq->device_id > INT64_MAX) {
+        svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INVALID, "no device id");
+        return;
+    }
+    if (enroll_revoke(p, policyd_peer_uid(conn), (int64_t)rq->device_id, serial, &crl, &e) < 0) {
+        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
+        return;
+    }
+    Mgate__RevokeReply rep = MGATE__REVOKE_REPLY__INIT;
+    rep.serial = serial;
+    rep.crl_pem = crl ? crl : "";
+    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_REVOKE, &rep.base);
+    free(crl);
+}
+
+static void policyd_crl(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id)
+{
+    struct enroll_err e = {0};
+    char *crl = NULL;
+    if (enroll_crl(p, &crl, &e) < 0) {
+        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
+        return;
+    }
+    Mgate__CrlReply rep = MGATE__CRL_REPLY__INIT;
+    rep.crl_pem = crl;
+    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_CRL, &rep.base);
+    free(crl);
+}
+
+struct policyd_devlist {
+    Mgate__DeviceInfo **v;
+    size_t n, cap;
+};
+
+static char *policyd_dup(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static void policyd_devinfo_free(Mgate__DeviceInfo *i)
+{
+    if (!i)
+        return;
+    free(i->hardware_id);
+    free(i->owner);
+    free(i->name);
+    free(i->platform);
+    free(i->os_version);
+    free(i->state);
+    free(i->cert_serial);
+    free(i->cert_fingerprint);
+    free(i);
+}
+
+static int policyd_devlist_add(const struct reg_device *d, void *arg)
+{
+    struct policyd_devlist *l = arg;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 32;
+        Mgate__DeviceInfo **nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    Mgate__DeviceInfo *i = calloc(1, sizeof(*i));
+    if (!i)
+        return -ENOMEM;
+    mgate__device_info__init(i);
+    i->id = (uint64_t)d->id;
+    i->created = (uint64_t)d->created;
+    i->last_seen = (uint64_t)d->last_seen;
+    i->hardware_id = policyd_dup(d->hardware_id);
+    i->owner = policyd_dup(d->owner);
+    i->name = policyd_dup(d->name);
+    i->platform = policyd_dup(d->platform);
+    i->os_version = policyd_dup(d->os_version);
+    i->state = policyd_dup(d->state);
+    i->cert_serial = policyd_dup(d->cert_serial);
+    i->cert_fingerprint = policyd_dup(d->cert_fingerprint);
+    l->v[l->n++] = i;
+    if (!i->hardware_id || !i->owner || !i->name || !i->platform || !i->os_version || !i->state ||
+        !i->cert_serial || !i->cert_fingerprint)
+        return -ENOMEM;
+    return 0;
+}
+
+static void policyd_device_list(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
+                                uint64_t id)
+{
+    struct policyd_devlist l = {0};
+    int rc = reg_device_each(p->db, policyd_devlist_add, &l);
+    if (rc < 0) {
+        svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INTERNAL, "cannot list devices: %s",
+                        strerror(-rc));
+    } else {
+        Mgate__DeviceList rep = MGATE__DEVICE_LIST__INIT;
+        rep.devices = l.v;
+        rep.n_devices = l.n;
+        svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_DEVICE_LIST, &rep.base);
+    }
+    for (size_t i = 0; i < l.n; i++)
+        policyd_devinfo_free(l.v[i]);
+    free(l.v);
+}
+
+/* Wipes the password of an enrollment request once handled. */
+static void policyd_wipe_enroll(const Mgate__EnrollRequest *rq)
+{
+    if (rq && rq->password)
+        OPENSSL_cleanse(rq->password, strlen(rq->password));
+}
+
+void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
+                        const ProtobufCMessage *req, uint32_t body_case, void *ud)
+{
+    struct policyd *p = ud;
+    const Mgate__PolicydRequest *r = (const Mgate__PolicydRequest *)req;
+    switch (body_case) {
+    case MGATE__POLICYD_REQUEST__BODY_CA_INIT:
+        policyd_ca_init(p, svc, conn, id, r->ca_init);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_PRE_ENROLL:
+        policyd_pre_enroll(p, svc, conn, id, r->pre_enroll);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_ENROLL:
+        policyd_enroll(p, svc, conn, id, r->enroll);
+        policyd_wipe_enroll(r->enroll);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_REVOKE:
+        policyd_revoke(p, svc, conn, id, r->revoke);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_CRL:
+        policyd_crl(p, svc, conn, id);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_DEVICE_LIST:
+        policyd_device_list(p, svc, conn, id);
+        break;
+    default:
+        svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_UNSUPPORTED,
+                        "policyd does not serve request %u", body_case);
+    }
+}

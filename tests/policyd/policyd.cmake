@@ -1,0 +1,9 @@
+# policyd: registry and enrollment with mgate's CA, through mgatectl (netns);
+# password hashing and serials (unit, cmocka).
+add_test(NAME policyd_enroll COMMAND ${CMAKE_CURRENT_LIST_DIR}/policyd.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(policyd_enroll PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_CODE 77)
+
+add_executable(test_policyd_enroll ${CMAKE_CURRENT_LIST_DIR}/test_enroll.c)
+target_link_libraries(test_policyd_enroll PRIVATE mgate_policyd PkgConfig::CMOCKA)
+add_test(NAME policyd_unit COMMAND test_policyd_enroll)
+set_tests_properties(policyd_unit PROPERTIES LABELS unit TIMEOUT 60)
