@@ -92,7 +92,8 @@ static void init_read_notifies(const struct ike_rx *rx, const struct ike_msg *m,
             break;
         }
         default:
-            /* COOKIE (never asked for), REDIRECT_SUPPORTED, vendor
+            /* COOKIE (checked by the daemon before, when asked for),
+             * REDIRECT_SUPPORTED, vendor
              * status types: nothing we act on. Error types in a request
              * mean nothing (§3.10.1). */
             break;
@@ -366,4 +367,65 @@ enum ike_exch_result ike_exch_sa_init_error(const struct ike_rx *rx, const struc
     if (exch_plain_notify(&h, n, &data, n == IKE_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1 : 0, tx) < 0)
         return IKE_EXCH_DROP;
     return IKE_EXCH_REPLY;
+}
+
+enum ike_exch_cookie ike_exch_sa_init_cookie(struct ike_cookie_jar *jar, const struct ike_rx *rx,
+                                             const struct ike_msg *m, uint8_t *out, size_t cap,
+                                             size_t *out_len, const char **why)
+{
+    struct ike_error e;
+    struct ike_span ni;
+    *out_len = 0;
+    *why = NULL;
+    if (init_header_fault(&m->hdr)) {
+        *why = "not an IKE_SA_INIT request";
+        return IKE_EXCH_COOKIE_DROP;
+    }
+    const struct ike_payload *np = ike_chain_find(&m->outer, IKE_PL_NONCE, NULL);
+    if (!np || ike_pl_nonce(np, &ni, &e) != IKE_OK) {
+        *why = "no valid Nonce";
+        return IKE_EXCH_COOKIE_DROP;
+    }
+    /* §2.6: the cookie is the first payload of the retried request. */
+    enum ike_exch_cookie verdict = IKE_EXCH_COOKIE_ASK;
+    struct ike_notify no;
+    if (m->outer.n > 0 && m->outer.pl[0].type == IKE_PL_NOTIFY &&
+        ike_pl_notify(&m->outer.pl[0], &no, &e) == IKE_OK && no.type == IKE_N_COOKIE) {
+        switch (ike_cookie_verify(jar, ni.ptr, ni.len, &rx->remote, m->hdr.ispi, no.data.ptr,
+                                  no.data.len)) {
+        case IKE_COOKIE_VALID:
+            return IKE_EXCH_COOKIE_OK;
+        case IKE_COOKIE_EXPIRED:
+            *why = "the COOKIE's secret has expired";
+            break;
+        case IKE_COOKIE_BAD:
+            *why = "the COOKIE does not verify";
+            break;
+        }
+        verdict = IKE_EXCH_COOKIE_REFUSED;
+    } else if (ike_chain_find_notify(&m->outer, IKE_N_COOKIE, &no)) {
+        *why = "the COOKIE is not the first payload";
+        verdict = IKE_EXCH_COOKIE_REFUSED;
+    }
+    uint8_t cookie[IKE_COOKIE_LEN];
+    if (ike_cookie_make(jar, ni.ptr, ni.len, &rx->remote, m->hdr.ispi, cookie) < 0) {
+        *why = "cannot compute a cookie";
+        return IKE_EXCH_COOKIE_DROP;
+    }
+    struct ike_hdr h = {0};
+    memcpy(h.ispi, m->hdr.ispi, IKE_SPI_LEN);
+    h.exchange = IKE_EXCH_IKE_SA_INIT;
+    h.flags = IKE_FLAG_RESPONSE;
+    h.msgid = 0;
+    struct ike_wr w;
+    struct ike_span msg;
+    ike_wr_init(&w, out, cap);
+    ike_wr_header(&w, &h);
+    ike_wr_notify(&w, IKE_PROTO_NONE, IKE_N_COOKIE, NULL, 0, cookie, sizeof(cookie));
+    if (ike_wr_finish(&w, &msg) != IKE_OK) {
+        *why = "the answer does not fit";
+        return IKE_EXCH_COOKIE_DROP;
+    }
+    *out_len = msg.len;
+    return verdict;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "ike_cert.h"
+#include "ike_cookie.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 #include "iked_conf.h"
@@ -89,5 +90,26 @@ int ike_exch_response(const struct ike_env *env, struct ike_sa *sa, const struct
  * IKE_SA_INIT request or is cut short. No state is created. */
 enum ike_exch_result ike_exch_sa_init_error(const struct ike_rx *rx, const struct ike_error *err,
                                             struct ike_tx *tx);
+
+/* Cookies (RFC 7296 §2.6), checked on the event loop before an
+ * IKE_SA_INIT request (m, parsed) is given any work, when the daemon
+ * requires them (half-open SAs past cookie_threshold). Nothing is kept
+ * and nothing allocated: an answer is written into out (cap >= 128).
+ *   OK:      its first payload is N(COOKIE) with a valid cookie: go on
+ *            (ike_exch_sa_init then ignores the notify).
+ *   ASK:     no cookie first: answer out, an unprotected response with
+ *            N(COOKIE) only.
+ *   REFUSED: a cookie that is forged or expired (*why): answer out, a
+ *            fresh N(COOKIE); the request gets no SA.
+ *   DROP:    not an IKE_SA_INIT request, or no valid Nonce to bind to. */
+enum ike_exch_cookie {
+    IKE_EXCH_COOKIE_OK,
+    IKE_EXCH_COOKIE_ASK,
+    IKE_EXCH_COOKIE_REFUSED,
+    IKE_EXCH_COOKIE_DROP,
+};
+enum ike_exch_cookie ike_exch_sa_init_cookie(struct ike_cookie_jar *jar, const struct ike_rx *rx,
+                                             const struct ike_msg *m, uint8_t *out, size_t cap,
+                                             size_t *out_len, const char **why);
 
 #endif

@@ -83,7 +83,11 @@ struct ike_sa {
     struct child_sa *child;
     uint64_t created_ms, established_ms, last_rx_ms;
     uint32_t our_next_msgid; /* for requests we send (DELETE, liveness) */
-    bool busy;               /* a worker thread holds it */
+    /* Dead peer detection (iked_dpd.c): when the outstanding liveness
+     * check was first sent (0: none) and how often it was sent. */
+    uint64_t dpd_sent_ms;
+    uint8_t dpd_tries;
+    bool busy; /* a worker thread holds it */
     /* Ended while a worker held it: the daemon finishes the job when the
      * worker returns (the loop never touches a busy SA's contents). */
     bool destroy_pending;

@@ -5,6 +5,7 @@
  *   iked_dispatch.c   a datagram's way: retransmits, message IDs, workers
  *   iked_child.c      CHILD SAs into and out of the kernel through xfrmd
  *   iked_api.c        the socket API (list, terminate) and events
+ *   iked_dpd.c        dead peer detection (liveness checks) on the sweep
  * The event loop thread owns everything here; worker threads see only the
  * read-only ike_env and the one SA they were handed. */
 #ifndef MGATE_IKED_H
@@ -50,6 +51,13 @@ struct iked {
     bool stopping;
     /* Counters for Status and the log. */
     uint64_t rx_packets, rx_dropped, handshakes;
+    /* Cookies (RFC 7296 §2.6): the secret, and whether they are asked
+     * for now (logged when that changes). */
+    struct ike_cookie_jar cookies;
+    bool cookies_on, cookies_ready;
+    uint64_t cookies_asked, cookies_refused, cookies_passed;
+    /* Dead peer detection. */
+    uint64_t dpd_checks, dpd_dead;
 };
 
 /* iked_net.c */
@@ -91,6 +99,12 @@ void iked_sweep_start(struct iked *ik);
 /* Once stopping with no job in flight: closes the lease pool (before the
  * service closes the database under it). */
 void iked_leases_close_if_idle(struct iked *ik);
+
+/* iked_dpd.c */
+/* One SA's liveness, from the sweep (every second): a check after
+ * dpd_delay without an authenticated message from the peer, resent with
+ * back-off, the SA destroyed ("peer dead") after dpd_timeout. */
+void iked_dpd_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms);
 
 /* iked_child.c */
 /* Installs sa->child; done(ik, sa, ok) runs on the loop when xfrmd answered. */

@@ -56,6 +56,12 @@ const struct conf_key iked_conf_schema[] = {
      MS_PER_MIN, 30 * MS_PER_DAY, "CHILD SA lifetime"},
     {"workers", CONF_UINT, offsetof(struct iked_conf, workers), "0", 0, 256,
      "crypto worker threads (0: one per core)"},
+    {"dpd_delay", CONF_DURATION, offsetof(struct iked_conf, dpd_delay_ms), "30s", 0, MS_PER_DAY,
+     "idle time without a message from the device before a liveness check (0: no DPD)"},
+    {"dpd_timeout", CONF_DURATION, offsetof(struct iked_conf, dpd_timeout_ms), "150s", MS_PER_S,
+     MS_PER_DAY, "no answer to liveness checks for this long: the device is gone"},
+    {"cookie_threshold", CONF_UINT, offsetof(struct iked_conf, cookie_threshold), "100", 0, 1000000,
+     "half-open IKE SAs before IKE_SA_INIT needs a COOKIE (0: always)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -564,6 +570,9 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
     set->half_open_timeout_ms = (uint32_t)conf->half_open_timeout_ms;
     set->ike_lifetime_s = (uint32_t)(conf->ike_lifetime_ms / MS_PER_S);
     set->child_lifetime_s = (uint32_t)(conf->child_lifetime_ms / MS_PER_S);
+    set->dpd_delay_ms = (uint32_t)conf->dpd_delay_ms;
+    set->dpd_timeout_ms = (uint32_t)conf->dpd_timeout_ms;
+    set->cookie_threshold = (uint32_t)conf->cookie_threshold;
     return 0;
 }
 

@@ -21,7 +21,8 @@
 
 /* Half-open SAs beyond this are refused until older ones finish or time
  * out: each costs a DH key pair, and a flood must not exhaust memory.
- * (Cookies, RFC 7296 §2.6, are the next line of defence.) */
+ * Cookies (RFC 7296 §2.6, cookie_threshold) come first: past that, only
+ * initiators that receive at their address get a half-open SA. */
 #define IKED_HALF_OPEN_MAX 20000
 
 struct iked_job {
@@ -286,6 +287,78 @@ static bool iked_same_remote(const struct sockaddr_storage *a, const struct sock
                                           : sizeof(struct sockaddr_in6)) == 0;
 }
 
+/* Cookies are asked for once half-open SAs reach cookie_threshold (0:
+ * always); the change is logged. */
+static bool iked_cookies_required(struct iked *ik)
+{
+    size_t half_open = iked_sa_table_half_open(ik->sas);
+    bool on = ik->set.cookie_threshold == 0 || half_open >= ik->set.cookie_threshold;
+    if (on != ik->cookies_on) {
+        ik->cookies_on = on;
+        if (on)
+            log_notice("%zu half-open IKE SAs (cookie_threshold %u): IKE_SA_INIT requests need a "
+                       "COOKIE now (RFC 7296 §2.6)",
+                       half_open, ik->set.cookie_threshold);
+        else
+            log_notice("%zu half-open IKE SAs: COOKIEs no longer required (%llu asked for, "
+                       "%llu refused, %llu passed)",
+                       half_open, (unsigned long long)ik->cookies_asked,
+                       (unsigned long long)ik->cookies_refused,
+                       (unsigned long long)ik->cookies_passed);
+    }
+    return on;
+}
+
+/* RFC 7296 §2.6 on the loop, before any DH is queued: true when the
+ * request was answered with a COOKIE (or dropped) and keeps nothing. A
+ * request that does not parse goes on to the worker, which answers it
+ * without state. */
+static bool iked_cookie_gate(struct iked *ik, const uint8_t *buf, size_t len,
+                             const struct sockaddr_storage *local,
+                             const struct sockaddr_storage *remote, bool natt_port)
+{
+    if (!ik->cookies_ready || !iked_cookies_required(ik))
+        return false;
+    struct ike_msg m;
+    struct ike_error err;
+    if (ike_msg_parse(&m, buf, len, &err) != IKE_OK)
+        return false;
+    struct ike_rx rx = {.buf = buf,
+                        .len = len,
+                        .local = *local,
+                        .remote = *remote,
+                        .natt_port = natt_port,
+                        .now_ms = iked_now_ms(ik)};
+    uint8_t out[128];
+    size_t out_len = 0;
+    const char *why = NULL;
+    char from[64];
+    switch (ike_exch_sa_init_cookie(&ik->cookies, &rx, &m, out, sizeof(out), &out_len, &why)) {
+    case IKE_EXCH_COOKIE_OK:
+        ik->cookies_passed++;
+        log_debug("IKE_SA_INIT from %s: valid COOKIE", iked_addr_str(remote, from, sizeof(from)));
+        return false;
+    case IKE_EXCH_COOKIE_ASK:
+        ik->cookies_asked++;
+        log_debug("IKE_SA_INIT from %s: COOKIE required, asked for (%llu so far)",
+                  iked_addr_str(remote, from, sizeof(from)), (unsigned long long)ik->cookies_asked);
+        break;
+    case IKE_EXCH_COOKIE_REFUSED:
+        ik->cookies_refused++;
+        log_debug("IKE_SA_INIT from %s refused: %s; a new COOKIE sent (%llu refused so far)",
+                  iked_addr_str(remote, from, sizeof(from)), why,
+                  (unsigned long long)ik->cookies_refused);
+        break;
+    case IKE_EXCH_COOKIE_DROP:
+        ik->rx_dropped++;
+        log_debug("IKE_SA_INIT from %s dropped: %s", iked_addr_str(remote, from, sizeof(from)),
+                  why);
+        return true;
+    }
+    iked_net_send(ik, local, remote, out, out_len);
+    return true;
+}
+
 void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
                    const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
                    bool natt_port)
@@ -347,6 +420,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
             ik->rx_dropped++;
             return;
         }
+        if (iked_cookie_gate(ik, buf, len, local, remote, natt_port))
+            return;
         if (iked_queue(ik, NULL, buf, len, local, remote, natt_port, spi_i) < 0)
             ik->rx_dropped++;
         return;
@@ -369,7 +444,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         ik->rx_dropped++;
         return;
     }
-    sa->last_rx_ms = iked_now_ms(ik);
+    /* sa->last_rx_ms moves only once the exchange has authenticated the
+     * request: a forged datagram must not keep a dead peer's SA alive. */
     if (iked_queue(ik, sa, buf, len, local, remote, natt_port, 0) < 0)
         ik->rx_dropped++;
 }
@@ -423,12 +499,19 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
         return;
     if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms)
         iked_sa_destroy(ik, sa, false, "half-open timeout");
+    else
+        iked_dpd_sweep(ik, sa, now);
 }
 
 static void iked_on_sweep(uv_timer_t *t)
 {
     struct iked *ik = t->data;
     iked_sa_table_each(ik->sas, iked_sweep_one, ik);
+    if (ik->cookies_ready) {
+        if (ike_cookie_tick(&ik->cookies, iked_now_ms(ik)) < 0)
+            log_err("cannot rotate the cookie secret: the old one stays");
+        iked_cookies_required(ik);
+    }
 }
 
 void iked_sweep_start(struct iked *ik)

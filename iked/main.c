@@ -136,6 +136,14 @@ static int iked_start(struct service *s, void *ud)
     }
     if (iked_load_credentials(ik) < 0)
         return -1;
+    if (ike_cookie_init(&ik->cookies, uv_now(service_daemon(s)->loop), IKE_COOKIE_PERIOD_MS) < 0) {
+        log_err("cannot make the cookie secret");
+        return -1;
+    }
+    ik->cookies_ready = true;
+    ik->cookies_on = ik->set.cookie_threshold == 0; /* said here, not as a change */
+    if (ik->cookies_on)
+        log_notice("cookie_threshold = 0: every IKE_SA_INIT needs a COOKIE (RFC 7296 §2.6)");
     if (lease_pool_open(service_db(s), ik->set.pool_net, ik->set.pool_plen, &ik->leases) < 0) {
         log_err("cannot open the virtual IP pool");
         return -1;
@@ -204,5 +212,6 @@ int main(int argc, char **argv)
     ike_cert_own_free(iked.own);
     ike_cert_store_free(iked.cas);
     iked_sa_table_free(iked.sas);
+    ike_cookie_fini(&iked.cookies);
     return rc;
 }

@@ -5,8 +5,8 @@
  *
  *   ike_initiator --gw IP[:PORT] --ca CA.crt --cert DEV.crt --key DEV.key
  *                 [--proposal P[,P...]] [--ke GROUP] [--esp E[,E...]] [--childless]
- *                 [--init-only] [--retransmit] [--no-retry] [--hold MS]
- *                 [--count N --parallel K [--duration S] [--no-verify]]
+ *                 [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]
+ *                 [--forge-cookie] [--count N --parallel K [--duration S] [--no-verify]]
  *                 [--junk truncated|length|payload|random|unknown-spi]
  *                 [--timeout MS] [--tries N]
  *
@@ -17,13 +17,20 @@
  *   --retransmit  every request is sent a second time after its answer
  *                 came; both answers must be byte-identical.
  *   --hold MS     after IKE_AUTH, wait up to MS for the gateway's DELETE,
- *                 answer it and say so (exit 0 only when one came).
+ *                 answer it and say so (exit 0 only when one came). The
+ *                 gateway's liveness checks (empty INFORMATIONAL) are
+ *                 answered and counted too.
+ *   --silent      with --hold: answer nothing (a device gone dead); the
+ *                 requests that come are counted and printed.
+ *   --forge-cookie
+ *                 the first IKE_SA_INIT carries a made-up COOKIE.
  *   --count N --parallel K
  *                 N handshakes, K in flight, each on its own socket; one
  *                 result line with handshakes/s end to end.
  *   --junk KIND   one malformed datagram; prints the answer, if any.
  * An INVALID_KE_PAYLOAD is followed by one retry with the group the gateway
- * asked for (unless --no-retry). Every wait is bounded by --timeout (default
+ * asked for, a COOKIE request (RFC 7296 §2.6) by a retry with the cookie
+ * first (up to two; neither with --no-retry). Every wait is bounded by --timeout (default
  * 2000 ms) per try, --tries (default 2) tries per request. IPv4 only.
  *
  * Exit: 0 success; 1 usage or local failure; 2 the gateway refused (an
@@ -64,7 +71,7 @@ struct opts {
     uint16_t ke;
     struct iked_esp_proposal esp[TI_MAX_PROPS];
     size_t n_esp;
-    bool childless, init_only, retransmit, no_retry, no_verify;
+    bool childless, init_only, retransmit, no_retry, no_verify, silent, forge_cookie;
     int hold_ms;
     int count, parallel;
     double duration_s;
@@ -178,7 +185,8 @@ static void usage(void)
 {
     fputs("usage: ike_initiator --gw IP[:PORT] --ca CA.crt --cert DEV.crt --key DEV.key\n"
           "         [--proposal P[,P...]] [--ke GROUP] [--esp E[,E...]] [--childless]\n"
-          "         [--init-only] [--retransmit] [--no-retry] [--hold MS]\n"
+          "         [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]\n"
+          "         [--forge-cookie]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
           "         [--timeout MS] [--tries N]\n",
@@ -200,6 +208,8 @@ static void parse_opts(int argc, char **argv)
                                        {"retransmit", no_argument, NULL, 'r'},
                                        {"no-retry", no_argument, NULL, 'R'},
                                        {"hold", required_argument, NULL, 'H'},
+                                       {"silent", no_argument, NULL, 'S'},
+                                       {"forge-cookie", no_argument, NULL, 'F'},
                                        {"count", required_argument, NULL, 'n'},
                                        {"parallel", required_argument, NULL, 'P'},
                                        {"duration", required_argument, NULL, 'd'},
@@ -249,6 +259,12 @@ static void parse_opts(int argc, char **argv)
         case 'H':
             o.hold_ms = parse_int(optarg, 1, 3600000, "--hold");
             break;
+        case 'S':
+            o.silent = true;
+            break;
+        case 'F':
+            o.forge_cookie = true;
+            break;
         case 'n':
             o.count = parse_int(optarg, 1, 100000000, "--count");
             break;
@@ -274,7 +290,7 @@ static void parse_opts(int argc, char **argv)
             usage();
         }
     }
-    if (optind != argc || !o.gw.sin_family)
+    if (optind != argc || !o.gw.sin_family || (o.silent && !o.hold_ms))
         usage();
     if (!o.junk && (!o.ca || !o.cert || !o.key))
         usage();
@@ -550,7 +566,9 @@ static int hold(int fd, struct ti *t)
         die("out of memory");
     double end = now_s() + o.hold_ms / 1000.0;
     int rc = EX_TIMEOUT;
-    printf("holding the IKE SA for up to %d ms\n", o.hold_ms);
+    unsigned liveness = 0, ignored = 0;
+    printf("holding the IKE SA for up to %d ms%s\n", o.hold_ms,
+           o.silent ? " (silent: answering nothing)" : "");
     fflush(stdout);
     /* Bounded by the deadline: each wait shortens what is left. */
     for (int left; rc == EX_TIMEOUT && (left = (int)((end - now_s()) * 1000.0)) > 0;) {
@@ -560,6 +578,12 @@ static int hold(int fd, struct ti *t)
             break;
         if (ti_open(t, buf, (size_t)n, false, m, plain) < 0) {
             printf("an INFORMATIONAL request that does not open: ignored\n");
+            continue;
+        }
+        if (o.silent) {
+            printf("INFORMATIONAL request %u ignored (silent), %u so far\n", m->hdr.msgid,
+                   ++ignored);
+            fflush(stdout);
             continue;
         }
         bool del = false;
@@ -577,6 +601,8 @@ static int hold(int fd, struct ti *t)
         if (del) {
             printf("DELETE received for the IKE SA (message %u); answered\n", m->hdr.msgid);
             rc = EX_OK;
+        } else if (m->inner.n == 0) {
+            printf("liveness check %u answered (%u so far)\n", m->hdr.msgid, ++liveness);
         } else {
             printf("INFORMATIONAL request %u (no DELETE) answered\n", m->hdr.msgid);
         }
@@ -607,7 +633,12 @@ static int run_one(void)
     uint8_t *req = NULL;
     ssize_t n = 0;
 
-    for (int attempt = 0;; attempt++) {
+    if (o.forge_cookie) {
+        /* A made-up cookie of the gateway's length (version octet, SHA-256). */
+        memset(t.cookie, 0xa5, 33);
+        t.cookie_len = 33;
+    }
+    for (int attempt = 0, cookies = 0;; attempt++) {
         req = ti_sa_init(&t, &len);
         n = xchg(fd, req, len, t.spi_i, IKE_EXCH_IKE_SA_INIT, 0, resp, MAX_DGRAM);
         if (n <= 0) {
@@ -629,6 +660,16 @@ static int run_one(void)
         }
         if (r == 0)
             break;
+        if (r == 2) {
+            printf("IKE_SA_INIT: COOKIE asked for (%zu octets)\n", t.cookie_len);
+            if (o.no_retry || cookies++ >= 2) {
+                rc = EX_REFUSED;
+                goto out;
+            }
+            printf("IKE_SA_INIT: retrying with the COOKIE\n");
+            attempt--;
+            continue;
+        }
         printf("IKE_SA_INIT: %s", ike_notify_name(t.init_notify));
         if (t.init_notify == IKE_N_INVALID_KE_PAYLOAD)
             printf(" (group %s)", ike_transform_id_name(IKE_XF_DH, t.init_notify_group));
@@ -806,6 +847,7 @@ struct slot {
     size_t req_len;
     int tries;
     bool ke_retried;
+    bool cookie_retried;
     double sent, started;
 };
 
@@ -830,6 +872,7 @@ static void slot_start(struct slot *s, struct load *l)
     ti_setup(&s->t, &s->mine);
     s->st = SLOT_INIT;
     s->ke_retried = false;
+    s->cookie_retried = false;
     s->started = now_s();
     size_t len = 0;
     uint8_t *req = ti_sa_init(&s->t, &len);
@@ -874,8 +917,15 @@ static void slot_recv(struct slot *s, struct load *l, const uint8_t *buf, size_t
             slot_send(s, req, rl);
             return;
         }
+        if (r == 2 && !s->cookie_retried) {
+            s->cookie_retried = true; /* RFC 7296 §2.6: the same request, cookie first */
+            size_t rl = 0;
+            uint8_t *req = ti_sa_init(&s->t, &rl);
+            slot_send(s, req, rl);
+            return;
+        }
         if (r != 0) {
-            slot_end(s, l, r == 1 ? EX_REFUSED : EX_BAD);
+            slot_end(s, l, r == 1 || r == 2 ? EX_REFUSED : EX_BAD);
             return;
         }
         struct ti_auth_opts ao;

@@ -9,3 +9,8 @@ set_target_properties(ike_initiator PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_
 
 add_test(NAME iked_netns COMMAND ${CMAKE_CURRENT_LIST_DIR}/iked_netns.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(iked_netns PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_CODE 77)
+
+# Dead peer detection (liveness checks answered, a silent device torn down)
+# and cookies (RFC 7296 §2.6) through the same daemons.
+add_test(NAME iked_dpd COMMAND ${CMAKE_CURRENT_LIST_DIR}/iked_dpd.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(iked_dpd PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_CODE 77)

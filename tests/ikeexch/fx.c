@@ -216,6 +216,20 @@ enum ike_exch_result drive_sa_init(const struct fx *f, const struct ti *t, const
     return ike_exch_sa_init(&f->env, &rx, &m, sa, tx);
 }
 
+enum ike_exch_cookie drive_cookie(struct ike_cookie_jar *jar, const uint8_t *buf, size_t len,
+                                  uint8_t *out, size_t cap, size_t *out_len, const char **why)
+{
+    struct ike_rx rx;
+    struct ike_msg m;
+    struct ike_error e;
+    drive_rx(&rx, buf, len, false);
+    *out_len = 0;
+    *why = "does not parse";
+    if (ike_msg_parse(&m, buf, len, &e) != IKE_OK)
+        return IKE_EXCH_COOKIE_DROP;
+    return ike_exch_sa_init_cookie(jar, &rx, &m, out, cap, out_len, why);
+}
+
 enum ike_exch_result drive_request(const struct fx *f, struct ike_sa *sa, const uint8_t *buf,
                                    size_t len, struct ike_tx *tx)
 {

@@ -99,6 +99,8 @@ uint8_t *ti_sa_init(struct ti *t, size_t *len)
     struct ike_wr w;
     ike_wr_init_dyn(&w, 0);
     ike_wr_header(&w, &h);
+    if (t->cookie_len) /* §2.6: first */
+        ike_wr_notify(&w, 0, IKE_N_COOKIE, NULL, 0, t->cookie, t->cookie_len);
     ike_wr_sa_begin(&w);
     for (size_t i = 0; i < t->n_props; i++) {
         const ike_suite *s = &t->props[i];
@@ -175,6 +177,14 @@ int ti_sa_init_response(struct ti *t, const struct fx *f, const uint8_t *buf, si
         m.hdr.msgid != 0 || memcmp(m.hdr.ispi, t->spi_i, 8) != 0)
         return -1;
     t->init_notify = 0;
+    struct ike_notify ck;
+    if (m.outer.n == 1 && ike_chain_find_notify(&m.outer, IKE_N_COOKIE, &ck)) {
+        if (ck.data.len == 0 || ck.data.len > sizeof(t->cookie))
+            return -1;
+        memcpy(t->cookie, ck.data.ptr, ck.data.len);
+        t->cookie_len = ck.data.len;
+        return 2;
+    }
     for (const struct ike_payload *pl = NULL; (pl = ike_chain_find(&m.outer, IKE_PL_NOTIFY, pl));) {
         struct ike_notify n;
         if (ike_pl_notify(pl, &n, &e) != IKE_OK)

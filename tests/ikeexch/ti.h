@@ -124,6 +124,11 @@ struct ti {
     bool no_natd;
     bool no_gw_check; /* ti_auth_response leaves the gateway's certificate
                        * and AUTH unverified (a load generator's choice) */
+    /* RFC 7296 §2.6: when cookie_len > 0, ti_sa_init sends N(COOKIE) with
+     * this data as its first payload (ti_sa_init_response stores the
+     * gateway's cookie here). */
+    uint8_t cookie[64];
+    size_t cookie_len;
     /* state */
     uint8_t spi_i[8], spi_r[8];
     ike_suite suite; /* the responder's choice */
@@ -151,7 +156,8 @@ void ti_fini(struct ti *t);
 /* IKE_SA_INIT request (malloc'd). */
 uint8_t *ti_sa_init(struct ti *t, size_t *len);
 /* Reads the response: 0 with keys derived, 1 when it carries an error
- * notify (t->init_notify), -1 when malformed. */
+ * notify (t->init_notify), 2 when it asks for a cookie (N(COOKIE) only:
+ * stored in t->cookie, send ti_sa_init again), -1 when malformed. */
 int ti_sa_init_response(struct ti *t, const struct fx *f, const uint8_t *buf, size_t len);
 
 /* IKE_AUTH request (malloc'd). */
@@ -179,6 +185,10 @@ uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len
 enum ike_exch_result drive_sa_init(const struct fx *f, const struct ti *t, const uint8_t *buf,
                                    size_t len, bool natt_port, struct ike_sa **sa,
                                    struct ike_tx *tx);
+/* Parses buf (from the default device address) and calls
+ * ike_exch_sa_init_cookie; the answer, if any, goes to out. */
+enum ike_exch_cookie drive_cookie(struct ike_cookie_jar *jar, const uint8_t *buf, size_t len,
+                                  uint8_t *out, size_t cap, size_t *out_len, const char **why);
 /* Parses buf and calls ike_exch_request (DROP when it does not parse). */
 enum ike_exch_result drive_request(const struct fx *f, struct ike_sa *sa, const uint8_t *buf,
                                    size_t len, struct ike_tx *tx);
