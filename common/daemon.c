@@ -85,10 +85,9 @@ int daemon_init(struct daemon *d, const struct daemon_spec *spec, int argc, char
         log_err("bad configuration: %s", err.msg);
         return -1;
     }
-    if (check_only) {
-        printf("%s: configuration OK\n", d->cf.path ? d->cf.path : "(built-in defaults)");
-        return 1;
-    }
+    /* --check-config goes on into the daemon's own check (service.c), which
+     * reads what conf_bind cannot judge alone: proposals, certificates. */
+    d->check_only = check_only;
     if (!d->cf.path)
         log_info("no %s; running on built-in defaults", d->config_path);
     d->loop = uv_default_loop();

@@ -28,6 +28,7 @@ struct daemon {
     daemon_stop_fn on_stop;
     void *stop_ud;
     bool stopping;
+    bool check_only; /* --check-config: check, print, exit */
 };
 
 struct daemon_spec {

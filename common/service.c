@@ -94,6 +94,18 @@ int service_main(const struct service_spec *spec, int argc, char **argv)
     int status = EXIT_FAILURE;
     struct ipc_acl acl;
     struct conf_error err = {{0}};
+    if (s->d.check_only) {
+        if (mgate_svc_resolve(&s->d.cf, spec->daemon.name, &s->d.g, spec->svc_conf, &acl, &err) <
+            0) {
+            log_err("bad configuration: %s", err.msg);
+            goto out;
+        }
+        if (spec->check && spec->check(s, spec->ud) < 0)
+            goto out;
+        printf("%s: configuration OK\n", s->d.cf.path ? s->d.cf.path : "(built-in defaults)");
+        status = EXIT_SUCCESS;
+        goto out;
+    }
     if (daemon_ensure_dir(s->d.g.run_dir, 0755) < 0)
         goto out;
     if (mgate_svc_resolve(&s->d.cf, spec->daemon.name, &s->d.g, spec->svc_conf, &acl, &err) < 0) {

@@ -26,6 +26,10 @@ struct service_spec {
     size_t n_upstreams;
     /* After the database is open and before the socket serves. */
     int (*start)(struct service *s, void *ud);
+    /* --check-config: what start would refuse, checked without starting
+     * (no socket, no database, no upstream). NULL: the section binding is
+     * the whole check. */
+    int (*check)(struct service *s, void *ud);
     /* On SIGTERM, before the socket and upstreams close. */
     void (*stop)(struct service *s, void *ud);
     void *ud;

@@ -103,6 +103,31 @@ static int iked_load_credentials(struct iked *ik)
     return 0;
 }
 
+static bool iked_pki_configured(const struct iked *ik)
+{
+    return ik->conf.cert && *ik->conf.cert && ik->conf.key && *ik->conf.key && ik->conf.ca.n;
+}
+
+/* --check-config: the settings and the credentials, as start reads them. */
+static int iked_check(struct service *s, void *ud)
+{
+    struct iked *ik = ud;
+    ik->s = s;
+    char why[256];
+    if (iked_settings_parse(&ik->conf, &ik->set, why, sizeof(why)) < 0) {
+        iked_conf_error(ik, why);
+        return -1;
+    }
+    if (!iked_pki_configured(ik))
+        return 0;
+    ike_crypto_err ce = ike_crypto_init();
+    if (ce != IKE_CRYPTO_OK) {
+        log_err("crypto initialisation failed: %s", ike_crypto_strerror(ce));
+        return -1;
+    }
+    return iked_load_credentials(ik);
+}
+
 static int iked_start(struct service *s, void *ud)
 {
     struct iked *ik = ud;
@@ -116,7 +141,7 @@ static int iked_start(struct service *s, void *ud)
     if (!ik->sas)
         return -1;
     iked_sweep_start(ik);
-    if (!ik->conf.cert || !*ik->conf.cert || !ik->conf.key || !*ik->conf.key || !ik->conf.ca.n) {
+    if (!iked_pki_configured(ik)) {
         /* The foundation runs without PKI (tests, a fresh install): say
          * plainly that no device can connect, rather than refuse to start. */
         log_warn("no gateway certificate, key or CA configured ([iked] cert, key, ca): IKE is off");
@@ -204,6 +229,7 @@ int main(int argc, char **argv)
         .upstreams = iked_upstreams,
         .n_upstreams = sizeof(iked_upstreams) / sizeof(iked_upstreams[0]),
         .start = iked_start,
+        .check = iked_check,
         .stop = iked_stop,
         .ud = &iked,
     };

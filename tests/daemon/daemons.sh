@@ -149,6 +149,13 @@ printf '[iked]\nsocket = %s/y.sock\nike_proposals = aes128gcm16-prfsha256-ecp256
 check "bad IKE proposal: exit 1" test $rc -eq 1
 check "bad IKE proposal: file, line, key and the wrong word named" \
     grep -q "bad4.conf:3: ike_proposals: .*aes999" "$T/bad4.log"
+"$B/iked/mgate-iked" -c "$T/bad4.conf" --check-config >/dev/null 2>"$T/bad4c.log"; rc=$?
+check "--check-config catches the bad proposal too (exit 1, same line)" \
+    test $rc -eq 1 -a -n "$(grep "bad4.conf:3: ike_proposals" "$T/bad4c.log")"
+printf '[iked]\ncert = /nonexistent/gw.crt\nkey = /nonexistent/gw.key\nca = /nonexistent/ca.crt\n' > "$T/bad5.conf"
+"$B/iked/mgate-iked" -c "$T/bad5.conf" --check-config >/dev/null 2>"$T/bad5.log"; rc=$?
+check "--check-config reads the credentials (missing CA file: exit 1, named)" \
+    test $rc -eq 1 -a -n "$(grep "/nonexistent/ca.crt" "$T/bad5.log")"
 printf '[global]\nmax_frame = 12\n' > "$T/bad2.conf"
 "$B/wiped/mgate-wiped" -c "$T/bad2.conf" 2>"$T/bad2.log"; rc=$?
 check "value out of range: exit 1 with the range" grep -q 'bad2.conf:2: max_frame: 12 is out of range' "$T/bad2.log"
