@@ -503,10 +503,31 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
         iked_dpd_sweep(ik, sa, now);
 }
 
+/* One line for `mgatectl status` and systemd's STATUS=: what an admin asks
+ * first ("is anyone connected?"). */
+static void iked_status_line(struct iked *ik)
+{
+    struct svc *svc = service_svc(ik->s);
+    if (!svc)
+        return;
+    char line[200];
+    if (!ik->env.set)
+        snprintf(line, sizeof(line), "IKE off: no gateway certificate, key or CA configured");
+    else
+        snprintf(
+            line, sizeof(line),
+            "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked",
+            iked_sa_table_count(ik->sas), iked_sa_table_half_open(ik->sas),
+            (unsigned long long)ik->handshakes, (unsigned long long)ik->dpd_dead,
+            (unsigned long long)ik->cookies_asked);
+    svc_set_detail(svc, line);
+}
+
 static void iked_on_sweep(uv_timer_t *t)
 {
     struct iked *ik = t->data;
     iked_sa_table_each(ik->sas, iked_sweep_one, ik);
+    iked_status_line(ik);
     if (ik->cookies_ready) {
         if (ike_cookie_tick(&ik->cookies, iked_now_ms(ik)) < 0)
             log_err("cannot rotate the cookie secret: the old one stays");

@@ -96,6 +96,8 @@ check "... virtual IP = the one the device got" test "$(jq -r '.[0].vip' <<<"$js
 check "... no CHILD SA" test "$(jq '.[0].children | length' <<<"$json")" -eq 0
 check "iked logged the tunnel up (no CHILD SA), once" test "$(nlog 'tunnel up: .*CN=device-1.*(no CHILD SA)')" -eq 1
 check "iked logged why there is no CHILD SA" grep -q 'no CHILD SA: TS_UNACCEPTABLE' "$T/iked.log"
+status_has_one() { $CTL --json status iked | jq -r '.[0].detail' | grep -q '^1 IKE SAs (0 half-open); [1-9][0-9]* handshakes'; }
+check "mgatectl status iked says one IKE SA (within 2 s)" until_ok 2 status_has_one
 
 # --- the same device again: one IKE SA per device --------------------------------
 out=$(dev); rc=$?
