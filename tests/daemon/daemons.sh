@@ -4,6 +4,7 @@
 # and every kind of bad input the foundation must refuse without falling over.
 # Usage: daemons.sh BUILD_DIR
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 B=$(cd "${1:?usage: daemons.sh BUILD_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace, setpriv)"; exit 77; }
 if [[ -z ${MGATE_IN_NETNS:-} ]]; then
@@ -14,7 +15,7 @@ ip link set lo up
 T=$(mktemp -d /tmp/mgate-daemons.XXXXXX)
 chmod 755 "$T"
 declare -A PID
-PASS=0 FAIL=0
+
 cleanup() {
     for d in "${!PID[@]}"; do kill -9 "${PID[$d]}" 2>/dev/null; done
     wait 2>/dev/null
@@ -22,11 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok()   { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad()  { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 # until SECONDS CMD...: polls CMD every 0.1 s, bounded.
-until_ok() { local n=$(($1 * 10)); shift; while ((n-- > 0)); do "$@" && return 0; sleep 0.1; done; return 1; }
 log_has() { grep -q -- "$2" "$T/$1.log"; }
 
 CONF=$T/mgate.conf
@@ -182,5 +179,4 @@ for d in xfrmd iked policyd wiped; do
     if grep -qE 'AddressSanitizer|runtime error' "$T/$d.log"; then bad "$d log has sanitizer reports"; cat "$T/$d.log"; fi
 done
 
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+check_summary

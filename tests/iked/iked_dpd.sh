@@ -11,6 +11,7 @@
 #   round trip; a forged cookie gets a fresh COOKIE and no SA.
 # Usage: iked_dpd.sh BUILD_DIR
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 B=$(cd "${1:?usage: iked_dpd.sh BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
@@ -22,7 +23,7 @@ ip link set lo up
 
 T=$(mktemp -d /tmp/mgate-iked-dpd.XXXXXX)
 chmod 755 "$T"
-PASS=0 FAIL=0 XPID='' IPID='' HOLD=''
+XPID='' IPID='' HOLD=''
 cleanup() {
     [[ -n $HOLD ]] && kill -9 "$HOLD" 2>/dev/null
     [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
@@ -31,11 +32,6 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# until_ok SECONDS CMD...: polls CMD every 0.1 s, bounded.
-until_ok() { local n=$(($1 * 10)); shift; while ((n-- > 0)); do "$@" && return 0; sleep 0.1; done; return 1; }
 nlog() { grep -c -- "$1" "$T/iked.log"; }
 
 "$HERE/../interop/pki.sh" -t ecdsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
@@ -150,5 +146,4 @@ if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrm
     bad "sanitizer reports in the logs"
 fi
 if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -60; fi
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+check_summary

@@ -8,6 +8,7 @@
 # Checks real outcomes: mgatectl ike list, iked's log lines, exit codes.
 # Usage: iked_netns.sh BUILD_DIR
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 B=$(cd "${1:?usage: iked_netns.sh BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
@@ -19,7 +20,7 @@ ip link set lo up
 
 T=$(mktemp -d /tmp/mgate-iked.XXXXXX)
 chmod 755 "$T"
-PASS=0 FAIL=0 XPID='' IPID=''
+XPID='' IPID=''
 cleanup() {
     [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
     [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null
@@ -27,11 +28,6 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# until_ok SECONDS CMD...: polls CMD every 0.1 s, bounded.
-until_ok() { local n=$(($1 * 10)); shift; while ((n-- > 0)); do "$@" && return 0; sleep 0.1; done; return 1; }
 nlog() { grep -c -- "$1" "$T/iked.log"; }
 
 # --- PKI, config, daemons ------------------------------------------------------
@@ -231,5 +227,4 @@ if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrm
     bad "sanitizer reports in the logs"
 fi
 if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -60; fi
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+check_summary

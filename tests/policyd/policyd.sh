@@ -5,6 +5,7 @@
 # unknown hardware id; malformed CSV), revocation and the CRL.
 # Usage: policyd.sh BUILD_DIR
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 B=$(cd "${1:?usage: policyd.sh BUILD_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
 for t in openssl sqlite3 jq; do
@@ -18,7 +19,7 @@ ip link set lo up
 T=$(mktemp -d /tmp/mgate-policyd.XXXXXX)
 chmod 755 "$T"
 PID=
-PASS=0 FAIL=0
+
 cleanup() {
     [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null
     wait 2>/dev/null
@@ -26,10 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok()   { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad()  { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-until_ok() { local n=$(($1 * 10)); shift; while ((n-- > 0)); do "$@" && return 0; sleep 0.1; done; return 1; }
 has() { grep -q -- "$2" "$1"; }
 
 CONF=$T/mgate.conf
@@ -273,5 +270,4 @@ check "policyd is still running" kill -0 "$PID"
 kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 check "policyd exits 0 on SIGTERM at the end" test $rc -eq 0
 check "no sanitizer report in policyd's log" bash -c "! grep -q 'Sanitizer' '$T/policyd.log'"
-echo "$PASS passed, $FAIL failed"
-((FAIL == 0))
+check_summary

@@ -4,6 +4,7 @@
 # ESP SAs and traffic are tested in the VM (xfrmd_vm.sh).
 # Usage: xfrmd_netns.sh BUILD_DIR
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 B=$(cd "${1:?usage: xfrmd_netns.sh BUILD_DIR}" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
 if [[ -z ${MGATE_IN_NETNS:-} ]]; then
@@ -17,13 +18,9 @@ ip addr add 192.0.2.1/24 dev xv0
 ip link set xv0 up
 ip link set xv1 up
 T=$(mktemp -d /tmp/mgate-xfrmd.XXXXXX)
-PASS=0 FAIL=0 XPID=
+XPID=
 cleanup() { [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-until_ok() { local n=$(($1 * 10)); shift; while ((n-- > 0)); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 cat > "$T/mgate.conf" <<CONF
 [global]
@@ -116,5 +113,4 @@ check "xfrmd exits 0 on SIGTERM" test $rc -eq 0
 check "the foreign policy outlives xfrmd too" test "$(npol)" -eq 1
 grep -E 'AddressSanitizer|runtime error' "$T/xfrmd.log" && bad "sanitizer reports in the log"
 if [[ $FAIL != 0 ]]; then echo "--- xfrmd.log"; grep -v '<7>' "$T/xfrmd.log"; fi
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+check_summary

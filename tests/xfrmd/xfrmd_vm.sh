@@ -19,15 +19,13 @@
 #
 # Usage: xfrmd_vm.sh BUILD_DIR. Exit 77 outside the VM (no ESP).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 B=$(cd "${1:?usage: xfrmd_vm.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../lab/lab.sh
 . "$here/../lab/lab.sh"
 
-PASS=0 FAIL=0
-ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
 die() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); finish; }
 indent() { sed 's/^/    | /'; }
 t0=$(date +%s.%N)
@@ -35,7 +33,6 @@ stamp() { echo "--- $* (at $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print
 # exited PID: the process is gone or a zombie (a child not yet waited for)
 exited() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null); [[ -z $st || $st == Z ]]; }
 # until_ok SECONDS CMD...: bounded poll
-until_ok() { local n=$(($1 * 10)); shift; while ((n-- > 0)); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
 for t in ip ping jq awk; do command -v $t >/dev/null || { echo "FAIL - $t not installed"; exit 1; }; done
@@ -58,8 +55,7 @@ finish() {
         grep -E 'AddressSanitizer|runtime error' "$T/$r.log" && bad "$r: sanitizer reports in xfrmd's log"
         if ((FAIL)); then echo "--- $r xfrmd.log (no debug lines)"; grep -v '^<7>' "$T/$r.log" | tail -40; fi
     done
-    echo "$PASS passed, $FAIL failed"
-    ((FAIL == 0))
+    check_summary
     exit
 }
 
