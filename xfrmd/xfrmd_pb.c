@@ -382,16 +382,21 @@ struct pb_sa_id_box {
     uint8_t dst[16];
 };
 
-Mgate__XfrmSaId *xfrmd_pb_sa_id_new(const struct xfrm_sa_id *in)
+static void pb_sa_id_fill(struct pb_sa_id_box *b, const struct xfrm_sa_id *in)
 {
-    struct pb_sa_id_box *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
     mgate__xfrm_sa_id__init(&b->m);
     b->m.dst = pb_addr_out(&in->dst, b->dst);
     b->m.spi = in->spi;
     pb_mark_out(&in->mark, &b->mark);
     b->m.mark = &b->mark;
+}
+
+Mgate__XfrmSaId *xfrmd_pb_sa_id_new(const struct xfrm_sa_id *in)
+{
+    struct pb_sa_id_box *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    pb_sa_id_fill(b, in);
     return &b->m;
 }
 
@@ -445,11 +450,7 @@ Mgate__XfrmdEvent *xfrmd_pb_event_new(const struct xfrm_event *ev, const char **
         const struct xfrm_sa_info *sa = &ev->u.sa.info;
         struct xfrm_sa_id id = {.dst = sa->dst, .spi = sa->spi, .mark = sa->mark};
         mgate__xfrm_expire__init(&b->u.expire);
-        mgate__xfrm_sa_id__init(&b->id.m);
-        b->id.m.dst = pb_addr_out(&id.dst, b->id.dst);
-        b->id.m.spi = id.spi;
-        pb_mark_out(&id.mark, &b->id.mark);
-        b->id.m.mark = &b->id.mark;
+        pb_sa_id_fill(&b->id, &id);
         b->u.expire.sa = &b->id.m;
         b->u.expire.src = pb_addr_out(&sa->src, b->a[0]);
         b->u.expire.reqid = sa->reqid;
@@ -462,11 +463,7 @@ Mgate__XfrmdEvent *xfrmd_pb_event_new(const struct xfrm_event *ev, const char **
     case XFRM_EVENT_MAPPING: {
         const struct xfrm_event_mapping *mp = &ev->u.mapping;
         mgate__xfrm_mapping__init(&b->u.mapping);
-        mgate__xfrm_sa_id__init(&b->id.m);
-        b->id.m.dst = pb_addr_out(&mp->sa.dst, b->id.dst);
-        b->id.m.spi = mp->sa.spi;
-        pb_mark_out(&mp->sa.mark, &b->id.mark);
-        b->id.m.mark = &b->id.mark;
+        pb_sa_id_fill(&b->id, &mp->sa);
         b->u.mapping.sa = &b->id.m;
         b->u.mapping.reqid = mp->reqid;
         b->u.mapping.old_addr = pb_addr_out(&mp->old_src, b->a[0]);
