@@ -13,7 +13,8 @@
 #include "policyd.pb-c.h"
 #include "registry.h"
 
-/* "XXXX-XXXX-XXXX-XXXX": 16 characters of a 32-letter alphabet, 80 bits. */
+/* Four dash-separated groups of four characters from a 32-letter alphabet:
+ * 16 characters, 80 bits. */
 #define OTP_BUF         20
 #define OTP_PBKDF2_ITER 10000
 
