@@ -132,6 +132,22 @@ enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *
                   exch_addr_str(&rx->remote, from, sizeof(from)));
         return IKE_EXCH_DROP;
     }
+    if (m->sk && m->sk->type == IKE_PL_SKF) {
+        /* RFC 7383: once the last fragment is in, exch_open_request takes
+         * the whole message instead of decrypting m. */
+        const char *why = NULL;
+        switch (ike_frag_receive(env->frag, sa, m, rx->now_ms, &why)) {
+        case IKE_FRAG_KEPT:
+            return IKE_EXCH_FRAGMENT;
+        case IKE_FRAG_DROP:
+            log_info("%s message %u from %s: fragment dropped: %s",
+                     ike_exchange_name(h->exchange), h->msgid,
+                     exch_addr_str(&rx->remote, from, sizeof(from)), why);
+            return IKE_EXCH_DROP;
+        case IKE_FRAG_COMPLETE:
+            break;
+        }
+    }
     bool half_open = sa->state == IKE_SA_HALF_OPEN;
     switch (h->exchange) {
     case IKE_EXCH_IKE_AUTH:

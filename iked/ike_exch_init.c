@@ -208,8 +208,10 @@ static enum ike_err init_write_response(const struct ike_env *env, const struct 
     size_t hl = notes->hash_algs ? ike_auth_hash_notify(hashes, sizeof(hashes)) : 0;
     if (hl)
         ike_wr_notify(w, IKE_PROTO_NONE, IKE_N_SIGNATURE_HASH_ALGORITHMS, NULL, 0, hashes, hl);
-    /* Neither IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383) nor MOBIKE: not
-     * implemented, so not announced. */
+    /* RFC 7383 §2.3: answered to a peer that announced it, when the daemon
+     * reassembles (env->frag). MOBIKE: not announced. */
+    if (notes->fragmentation && env->frag)
+        ike_wr_notify(w, IKE_PROTO_NONE, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
     return ike_wr_finish(w, out);
 }
 
@@ -304,7 +306,9 @@ enum ike_exch_result ike_exch_sa_init(const struct ike_env *env, const struct ik
     sa->remote = rx->remote;
     sa->created_ms = sa->last_rx_ms = rx->now_ms;
     sa->peer_hash_mask = notes.hash_mask;
-    sa->peer_fragmentation = notes.fragmentation;
+    sa->peer_fragmentation = notes.fragmentation && env->frag;
+    if (sa->peer_fragmentation)
+        sa->frag_max = ike_frag_max_msg(env->set->fragment_size, rx->local.ss_family);
     /* §2.23: a NAT is in the way when a hash does not match what we see;
      * a request that came to port 4500 is NAT-T already. */
     sa->natt = rx->natt_port || (notes.natd_src && !notes.natd_src_ok) ||

@@ -11,6 +11,7 @@
 
 #include "ike_crypto.h"
 #include "ike_exch_int.h"
+#include "ike_frag.h"
 #include "ike_sk.h"
 #include "log.h"
 
@@ -122,12 +123,17 @@ enum exch_open exch_open_request(struct ike_sa *sa, const struct ike_rx *rx,
                  exch_addr_str(&rx->remote, from, sizeof(from)));
         return EXCH_OPEN_DROP;
     }
+    size_t plen = 0;
     if (m->sk->type != IKE_PL_SK) {
-        /* We never announce IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
-        log_info("%s message from %s in SKF fragments, which were not negotiated: dropped",
-                 ike_exchange_name(m->hdr.exchange),
-                 exch_addr_str(&rx->remote, from, sizeof(from)));
-        return EXCH_OPEN_DROP;
+        /* RFC 7383: ike_exch_request checked and kept every fragment; the
+         * last one completed the set. */
+        if (ike_frag_take(sa, exch_plain, sizeof(exch_plain), &plen, &sk.first) < 0) {
+            log_info("%s message from %s in SKF fragments that do not make a message: dropped",
+                     ike_exchange_name(m->hdr.exchange),
+                     exch_addr_str(&rx->remote, from, sizeof(from)));
+            return EXCH_OPEN_DROP;
+        }
+        goto parse;
     }
     if (ike_pl_sk(m, m->sk, &sk, &e) != IKE_OK) {
         log_info("%s message from %s with a malformed SK payload: dropped",
@@ -135,7 +141,6 @@ enum exch_open exch_open_request(struct ike_sa *sa, const struct ike_rx *rx,
                  exch_addr_str(&rx->remote, from, sizeof(from)));
         return EXCH_OPEN_DROP;
     }
-    size_t plen = 0;
     ike_crypto_err ce = ike_sk_decrypt(dir, m->raw, sk.aad_len, sk.body.ptr, sk.body.len,
                                        exch_plain, sizeof(exch_plain), &plen);
     if (ce == IKE_CRYPTO_ERR_BAD_PADDING) {
@@ -152,6 +157,7 @@ enum exch_open exch_open_request(struct ike_sa *sa, const struct ike_rx *rx,
                                                : ike_crypto_strerror(ce));
         return EXCH_OPEN_DROP;
     }
+parse:
     if (ike_chain_parse(inner, sk.first, exch_plain, plen, 0, IKE_CHAIN_INNER, &e) != IKE_OK ||
         ike_chain_validate(m, inner, &e) != IKE_OK) {
         char why[160];
@@ -213,6 +219,13 @@ int exch_sk_close(struct ike_wr *w, struct ike_sa *sa, struct ike_tx *tx)
         lay.icv_off + lay.icv_len != msg.len) {
         log_err("SK payload layout disagrees with the cipher's: message not built");
         return -1;
+    }
+    if (sa->peer_fragmentation && sa->frag_max && msg.len > sa->frag_max) {
+        /* RFC 7383 §2.5: the same inner payloads, in fragments. */
+        int rc = ike_frag_split(sa, msg.ptr, lay.aad_len, msg.ptr[lay.aad_len - IKE_GENERIC_HDR_LEN],
+                                msg.ptr + lay.plain_off, inner_len, sa->frag_max, tx);
+        ike_crypto_wipe(exch_wbuf, msg.len);
+        return rc;
     }
     uint8_t *out = malloc(msg.len);
     if (!out) {

@@ -12,6 +12,7 @@
 
 #include "ike_cert.h"
 #include "ike_cookie.h"
+#include "ike_frag.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 #include "iked_conf.h"
@@ -26,6 +27,9 @@ struct ike_env {
     const uint8_t *local_id; /* IDr body */
     size_t local_id_len;
     struct lease_pool *leases;
+    /* RFC 7383 reassembly memory, shared by the workers (atomic); NULL:
+     * fragmentation is neither announced nor accepted. */
+    struct ike_frag_budget *frag;
 };
 
 /* One received datagram (IKE header first: the non-ESP marker of port 4500
@@ -52,6 +56,7 @@ enum ike_exch_result {
                             * if the kernel refuses, destroy the SA */
     IKE_EXCH_DELETE_IKE,   /* the peer deleted the IKE SA: send tx, remove the CHILD SA, destroy */
     IKE_EXCH_DELETE_CHILD, /* the peer deleted the CHILD SA: remove it, send tx */
+    IKE_EXCH_FRAGMENT,     /* one RFC 7383 fragment, authentic and kept: nothing to send yet */
 };
 
 /* An IKE_SA_INIT request (no SA yet). On IKE_EXCH_REPLY, *sa_out is a new

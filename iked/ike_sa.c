@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ike_crypto.h"
+#include "ike_frag.h"
 
 struct ike_sa *ike_sa_new(void)
 {
@@ -54,6 +55,8 @@ void ike_sa_free(struct ike_sa *sa)
     }
     free(sa->last_resp);
     free(sa->peer_subject);
+    ike_frag_set_free(sa->frag_rx);
+    ike_frag_wait_free(sa->frag_wait);
     ike_crypto_wipe(sa, sizeof(*sa));
     free(sa);
 }

@@ -96,6 +96,13 @@ struct ike_sa {
     bool lease_moved;
     /* In the daemon's identity index (iked_sa_table). */
     bool id_indexed;
+    /* RFC 7383 (ike_frag.h): the largest IKE message of ours before it is
+     * sent in fragments (0: never), the request being reassembled (held
+     * like the rest of the SA), and fragments that arrived while a worker
+     * held the SA (the loop's only). */
+    uint16_t frag_max;
+    struct ike_frag_set *frag_rx;
+    struct ike_frag_wait *frag_wait;
 };
 
 struct ike_sa *ike_sa_new(void);

@@ -16,6 +16,7 @@
 #include "ike_cert.h"
 #include "ike_exchange.h"
 #include "iked_conf.h"
+#include "iked_ratelimit.h"
 #include "lease_pool.h"
 #include "service.h"
 
@@ -58,6 +59,12 @@ struct iked {
     uint64_t cookies_asked, cookies_refused, cookies_passed;
     /* Dead peer detection. */
     uint64_t dpd_checks, dpd_dead;
+    /* RFC 7383 (iked_frag.c): reassembly memory for the workers, SKF
+     * datagrams received and sent. */
+    struct ike_frag_budget frag;
+    uint64_t frag_rx, frag_tx;
+    /* IKE_SA_INIT per-source rate limit and half-open bound. */
+    struct iked_guard guard;
 };
 
 /* iked_net.c */
@@ -105,6 +112,23 @@ void iked_leases_close_if_idle(struct iked *ik);
  * dpd_delay without an authenticated message from the peer, resent with
  * back-off, the SA destroyed ("peer dead") after dpd_timeout. */
 void iked_dpd_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms);
+
+/* iked_frag.c */
+/* Sets up the reassembly budget and turns fragmentation on for workers. */
+void iked_frag_start(struct iked *ik);
+/* A fragment (buf) for an SA a worker holds: kept for the next worker;
+ * true when kept, false to drop it (not a fragment, or too many waiting). */
+bool iked_frag_defer(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, size_t len,
+                     const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
+                     bool natt_port);
+/* The next waiting fragment of sa, or NULL (the caller queues it, then
+ * free()s it). With `more` false (the message is done), the rest go. */
+struct ike_frag_pending *iked_frag_next(struct iked *ik, struct ike_sa *sa, bool more);
+/* RFC 7383 §2.6.1: a retransmitted request in fragments gets our cached
+ * response again only for its fragment 1. */
+bool iked_frag_retransmit_ok(const uint8_t *buf, size_t len);
+/* From the sweep, for an SA no worker holds: an incomplete set times out. */
+void iked_frag_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms);
 
 /* iked_child.c */
 /* Installs sa->child; done(ik, sa, ok) runs on the loop when xfrmd answered. */

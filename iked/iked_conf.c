@@ -62,6 +62,14 @@ const struct conf_key iked_conf_schema[] = {
      MS_PER_DAY, "no answer to liveness checks for this long: the device is gone"},
     {"cookie_threshold", CONF_UINT, offsetof(struct iked_conf, cookie_threshold), "100", 0, 1000000,
      "half-open IKE SAs before IKE_SA_INIT needs a COOKIE (0: always)"},
+    {"fragment_size", CONF_UINT, offsetof(struct iked_conf, fragment_size), "1280", 576, 9216,
+     "largest IP datagram of an IKE fragment of ours (RFC 7383), to a peer that supports them"},
+    {"sa_init_rate", CONF_UINT, offsetof(struct iked_conf, sa_init_rate), "10", 0, 100000,
+     "IKE_SA_INIT requests per second from one source address (0: no limit)"},
+    {"sa_init_burst", CONF_UINT, offsetof(struct iked_conf, sa_init_burst), "20", 1, 1000000,
+     "IKE_SA_INIT requests one source address may send at once"},
+    {"max_half_open", CONF_UINT, offsetof(struct iked_conf, max_half_open), "20000", 1, 1000000,
+     "half-open IKE SAs kept at most; new IKE_SA_INIT requests beyond are dropped"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -573,6 +581,10 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
     set->dpd_delay_ms = (uint32_t)conf->dpd_delay_ms;
     set->dpd_timeout_ms = (uint32_t)conf->dpd_timeout_ms;
     set->cookie_threshold = (uint32_t)conf->cookie_threshold;
+    set->fragment_size = (uint32_t)conf->fragment_size;
+    set->sa_init_rate = (uint32_t)conf->sa_init_rate;
+    set->sa_init_burst = (uint32_t)conf->sa_init_burst;
+    set->max_half_open = (uint32_t)conf->max_half_open;
     return 0;
 }
 

@@ -53,6 +53,10 @@ struct iked_conf {
     uint64_t dpd_delay_ms;     /* idle time before a liveness check; 0 = no DPD */
     uint64_t dpd_timeout_ms;   /* no answer for this long: the peer is dead */
     uint64_t cookie_threshold; /* half-open SAs before cookies are asked for; 0 = always */
+    uint64_t fragment_size;    /* RFC 7383: largest IP datagram of one of our fragments */
+    uint64_t sa_init_rate;     /* IKE_SA_INIT per second and source address; 0 = no limit */
+    uint64_t sa_init_burst;    /* ... with bursts up to this many */
+    uint64_t max_half_open;    /* half-open IKE SAs kept at most */
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -92,6 +96,10 @@ struct iked_settings {
     uint32_t dpd_delay_ms; /* 0: no liveness checks */
     uint32_t dpd_timeout_ms;
     uint32_t cookie_threshold; /* 0: every IKE_SA_INIT needs a COOKIE */
+    uint32_t fragment_size;    /* 0 (tests only): never fragment */
+    uint32_t sa_init_rate;     /* 0: no per-source limit */
+    uint32_t sa_init_burst;
+    uint32_t max_half_open;
     /* IDr from local_id: 0 when unset (send our certificate's subject as
      * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
      * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */

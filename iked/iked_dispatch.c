@@ -19,12 +19,6 @@
 #include "iked.h"
 #include "log.h"
 
-/* Half-open SAs beyond this are refused until older ones finish or time
- * out: each costs a DH key pair, and a flood must not exhaust memory.
- * Cookies (RFC 7296 §2.6, cookie_threshold) come first: past that, only
- * initiators that receive at their address get a half-open SA. */
-#define IKED_HALF_OPEN_MAX 20000
-
 struct iked_job {
     uv_work_t req;
     struct iked *ik;
@@ -43,6 +37,12 @@ struct iked_job {
 /* IKE_SA_INIT jobs in flight: a retransmission arriving before the first
  * answer must not create a second SA. */
 static struct iked_job *iked_init_jobs;
+/* ... and how many: they count as half-open SAs (max_half_open). */
+static size_t iked_init_inflight;
+
+static int iked_queue(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, size_t len,
+                      const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
+                      bool natt_port, uint64_t init_spi_i);
 
 static uint64_t iked_now_ms(struct iked *ik)
 {
@@ -148,6 +148,7 @@ static void iked_job_done(uv_work_t *req, int status)
     struct iked *ik = j->ik;
     ik->jobs--;
     if (!j->sa) {
+        iked_init_inflight--;
         for (struct iked_job **pj = &iked_init_jobs; *pj; pj = &(*pj)->next_init)
             if (*pj == j) {
                 *pj = j->next_init;
@@ -166,6 +167,11 @@ static void iked_job_done(uv_work_t *req, int status)
             iked_sa_destroy(ik, j->sa, j->sa->destroy_notify, "terminated");
             goto out;
         }
+        /* RFC 7383: the next fragment that waited for this worker. */
+        struct ike_frag_pending *p = iked_frag_next(ik, j->sa, j->res == IKE_EXCH_FRAGMENT);
+        if (p && iked_queue(ik, j->sa, p->buf, p->len, &p->local, &p->remote, p->natt_port, 0) < 0)
+            ik->rx_dropped++;
+        free(p);
     }
     if (j->res == IKE_EXCH_DROP)
         ik->rx_dropped++;
@@ -229,6 +235,8 @@ static void iked_job_done(uv_work_t *req, int status)
         iked_child_remove(ik, sa);
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
         break;
+    case IKE_EXCH_FRAGMENT:
+        break;
     }
 out:
     free(j->tx.buf);
@@ -274,6 +282,7 @@ static int iked_queue(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, si
     if (!sa) {
         j->next_init = iked_init_jobs;
         iked_init_jobs = j;
+        iked_init_inflight++;
     }
     ik->jobs++;
     return 0;
@@ -376,6 +385,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         ik->rx_dropped++;
         return;
     }
+    if (h.next == IKE_PL_SKF)
+        ik->frag_rx++;
     uint64_t spi_i, spi_r;
     memcpy(&spi_i, h.ispi, 8);
     memcpy(&spi_r, h.rspi, 8);
@@ -401,6 +412,9 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
             ik->rx_dropped++;
             return;
         }
+        /* Before anything that costs, even the cached answer. */
+        if (!iked_guard_rate(&ik->guard, remote, iked_now_ms(ik)))
+            return;
         struct ike_sa *sa = iked_sa_table_by_init(ik->sas, spi_i, remote);
         if (sa) {
             if (sa->last_resp && sa->last_msgid == 0)
@@ -410,16 +424,12 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         for (struct iked_job *j = iked_init_jobs; j; j = j->next_init)
             if (j->init_spi_i == spi_i && iked_same_remote(&j->rx.remote, remote))
                 return; /* being answered */
-        if (iked_sa_table_half_open(ik->sas) >= IKED_HALF_OPEN_MAX) {
-            static uint64_t last_log;
-            if (iked_now_ms(ik) - last_log > 10000) {
-                log_warn("%d half-open IKE SAs: new IKE_SA_INIT requests are refused",
-                         IKED_HALF_OPEN_MAX);
-                last_log = iked_now_ms(ik);
-            }
-            ik->rx_dropped++;
+        /* Each costs a DH key pair: a flood must not exhaust memory.
+         * Cookies (cookie_threshold) come first; past max_half_open even
+         * initiators that receive at their address get nothing. */
+        if (!iked_guard_half_open(&ik->guard, iked_sa_table_half_open(ik->sas) + iked_init_inflight,
+                                  iked_now_ms(ik)))
             return;
-        }
         if (iked_cookie_gate(ik, buf, len, local, remote, natt_port))
             return;
         if (iked_queue(ik, NULL, buf, len, local, remote, natt_port, spi_i) < 0)
@@ -437,9 +447,13 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         return;
     if (sa->last_resp && h.msgid == sa->last_msgid && sa->next_msgid != sa->last_msgid) {
         /* A retransmission: the same answer again, no new work (§2.1). */
-        iked_net_send(ik, &sa->local, remote, sa->last_resp, sa->last_resp_len);
+        if (iked_frag_retransmit_ok(buf, len))
+            iked_net_send(ik, &sa->local, remote, sa->last_resp, sa->last_resp_len);
         return;
     }
+    if (h.msgid == sa->next_msgid && sa->busy &&
+        iked_frag_defer(ik, sa, buf, len, local, remote, natt_port))
+        return;
     if (h.msgid != sa->next_msgid || sa->busy) {
         ik->rx_dropped++;
         return;
@@ -497,6 +511,7 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
     uint64_t now = iked_now_ms(ik);
     if (sa->busy)
         return;
+    iked_frag_sweep(ik, sa, now);
     if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms)
         iked_sa_destroy(ik, sa, false, "half-open timeout");
     else
@@ -510,16 +525,21 @@ static void iked_status_line(struct iked *ik)
     struct svc *svc = service_svc(ik->s);
     if (!svc)
         return;
-    char line[200];
+    char line[400];
     if (!ik->env.set)
         snprintf(line, sizeof(line), "IKE off: no gateway certificate, key or CA configured");
     else
         snprintf(
             line, sizeof(line),
-            "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked",
+            "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked"
+            " (cookies %s); IKE_SA_INIT dropped: %llu rate-limited, %llu over max_half_open;"
+            " fragments %llu in, %llu out",
             iked_sa_table_count(ik->sas), iked_sa_table_half_open(ik->sas),
             (unsigned long long)ik->handshakes, (unsigned long long)ik->dpd_dead,
-            (unsigned long long)ik->cookies_asked);
+            (unsigned long long)ik->cookies_asked, ik->cookies_on ? "on" : "off",
+            (unsigned long long)ik->guard.rate_limited,
+            (unsigned long long)ik->guard.half_open_refused, (unsigned long long)ik->frag_rx,
+            (unsigned long long)ik->frag_tx);
     svc_set_detail(svc, line);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "ike_frag.h"
 #include "ipc_sync.h"
 #include "log.h"
 #include "iked.h"
@@ -208,8 +209,8 @@ static void iked_net_on_readable(uv_poll_t *p, int status, int events)
     }
 }
 
-int iked_net_send(struct iked *ik, const struct sockaddr_storage *local,
-                  const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
+static int iked_net_send_one(struct iked *ik, const struct sockaddr_storage *local,
+                             const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
 {
     uint16_t lport = local->ss_family == AF_INET
                          ? ntohs(((const struct sockaddr_in *)local)->sin_port)
@@ -259,4 +260,23 @@ int iked_net_send(struct iked *ik, const struct sockaddr_storage *local,
         return -errno;
     }
     return 0;
+}
+
+int iked_net_send(struct iked *ik, const struct sockaddr_storage *local,
+                  const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
+{
+    /* RFC 7383: a fragmented message is its fragments back to back, each
+     * header saying its own length; each goes in a datagram of its own. */
+    int rc = 0;
+    while (len) {
+        size_t one = ike_frag_next_msg(buf, len);
+        if (ike_frag_peek(buf, one, NULL))
+            ik->frag_tx++;
+        int r = iked_net_send_one(ik, local, remote, buf, one);
+        if (r < 0)
+            rc = r;
+        buf += one;
+        len -= one;
+    }
+    return rc;
 }

@@ -177,6 +177,12 @@ static int iked_start(struct service *s, void *ud)
     ik->env.cas = ik->cas;
     ik->env.own = ik->own;
     ik->env.leases = ik->leases;
+    if (iked_guard_init(&ik->guard, ik->set.sa_init_rate, ik->set.sa_init_burst,
+                        ik->set.max_half_open) < 0) {
+        log_err("out of memory for the IKE_SA_INIT rate limit table");
+        return -1;
+    }
+    iked_frag_start(ik);
     log_notice("authorization: %s",
                ik->set.authz == IKED_AUTHZ_CA_ONLY
                    ? "ca-only (any device with a valid certificate from the configured CAs)"
@@ -239,5 +245,6 @@ int main(int argc, char **argv)
     ike_cert_store_free(iked.cas);
     iked_sa_table_free(iked.sas);
     ike_cookie_fini(&iked.cookies);
+    iked_guard_free(&iked.guard);
     return rc;
 }

@@ -127,6 +127,8 @@ void fx_init(struct fx *f, const char *pool_cidr)
     f->env.local_id = NULL; /* our certificate's subject */
     f->env.local_id_len = 0;
     f->env.leases = f->pool;
+    f->frag.max = IKE_FRAG_BUDGET_DEFAULT;
+    f->env.frag = &f->frag;
 }
 
 void fx_fini(struct fx *f)

@@ -161,7 +161,7 @@ static void test_handshake_matrix(void **state)
                     assert_true(t.got_natd_dst && t.natd_dst_ok);
                     assert_true(t.certreq_has_ca);
                     assert_int_equal(t.got_hash_algs, hash); /* only to who sent it */
-                    assert_false(t.got_frag);                /* not implemented, not announced */
+                    assert_true(t.got_frag);                 /* RFC 7383: answered */
                     assert_false(t.got_mobike);
                     assert_false(sa->natt);
                     assert_int_equal(sa->suite.encr, t.suite.encr);

@@ -45,6 +45,7 @@ struct fx {
     struct iked_settings set;
     sqlite3 *db;
     struct lease_pool *pool;
+    struct ike_frag_budget frag; /* env.frag: RFC 7383 on (fragment_size 0: ours never cut) */
     struct ike_env env;
 };
 
