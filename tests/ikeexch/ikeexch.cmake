@@ -2,7 +2,8 @@
 # initiator on the same codec and crypto drives IKE_SA_INIT, IKE_AUTH and
 # INFORMATIONAL against ike_exch_* with certificates made at run time.
 find_package(Threads REQUIRED)
-add_library(mgate_ikeexch_testlib STATIC ${CMAKE_CURRENT_LIST_DIR}/ti.c ${CMAKE_CURRENT_LIST_DIR}/fx.c)
+add_library(mgate_ikeexch_testlib STATIC ${CMAKE_CURRENT_LIST_DIR}/ti.c ${CMAKE_CURRENT_LIST_DIR}/fx.c
+            ${CMAKE_CURRENT_LIST_DIR}/ti_frag.c)
 target_include_directories(mgate_ikeexch_testlib PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(mgate_ikeexch_testlib PUBLIC mgate_iked_core mgate_ikecrypto_testpki
                       PkgConfig::SQLITE)

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "ike_frag.h"
 #include "ike_msg_wr.h"
 #include "ike_payload_wr.h"
 #include "ike_sk.h"
@@ -129,7 +130,8 @@ uint8_t *ti_sa_init(struct ti *t, size_t *len)
         static const uint8_t algs[] = {0, 2, 0, 3, 0, 4, 0, 5};
         ike_wr_notify(&w, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, NULL, 0, algs, sizeof(algs));
     }
-    ike_wr_notify(&w, 0, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
+    if (!t->no_frag)
+        ike_wr_notify(&w, 0, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
     uint8_t *msg = ti_finish(&w, len);
     free(t->msg1);
     t->msg1 = malloc(*len);
@@ -402,7 +404,22 @@ int ti_open(struct ti *t, const uint8_t *buf, size_t len, bool response, struct 
     struct ike_error e;
     struct ike_sk sk;
     size_t plen = 0;
-    if (ike_msg_parse(m, buf, len, &e) != IKE_OK || !m->sk || m->sk->type != IKE_PL_SK)
+    /* RFC 7383: a fragment set is read from its first fragment's header. */
+    size_t one = ike_frag_next_msg(buf, len);
+    if (ike_msg_parse(m, buf, one, &e) != IKE_OK || !m->sk)
+        return -1;
+    if (m->sk->type == IKE_PL_SKF) {
+        uint8_t first = 0;
+        size_t n = 0;
+        if ((response && (m->hdr.flags != IKE_FLAG_RESPONSE || m->hdr.msgid != t->msgid - 1)) ||
+            memcmp(m->hdr.ispi, t->spi_i, 8) || memcmp(m->hdr.rspi, t->spi_r, 8) ||
+            ti_unfragment(t, buf, len, plain, len, &plen, &first, &n) < 0 ||
+            ike_msg_parse_inner(m, first, plain, plen, &e) != IKE_OK ||
+            ike_chain_validate(m, &m->inner, &e) != IKE_OK)
+            return -1;
+        return 0;
+    }
+    if (m->sk->type != IKE_PL_SK || one != len)
         return -1;
     if (response && (m->hdr.flags != IKE_FLAG_RESPONSE || m->hdr.msgid != t->msgid - 1))
         return -1;

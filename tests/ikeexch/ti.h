@@ -123,6 +123,7 @@ struct ti {
     struct sockaddr_storage my_addr, gw_addr; /* what NAT-D hashes */
     bool no_hash_algs;                        /* no SIGNATURE_HASH_ALGORITHMS */
     bool no_natd;
+    bool no_frag; /* no IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383) */
     bool no_gw_check; /* ti_auth_response leaves the gateway's certificate
                        * and AUTH unverified (a load generator's choice) */
     /* RFC 7296 §2.6: when cookie_len > 0, ti_sa_init sends N(COOKIE) with
@@ -179,6 +180,23 @@ int ti_open(struct ti *t, const uint8_t *buf, size_t len, bool response, struct 
             uint8_t *plain);
 /* A protected response of ours to the responder's request msgid. */
 uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len);
+
+/* ---- RFC 7383 (ti_frag.c) --------------------------------------------- */
+
+/* One SKF fragment with the initiator's keys (malloc'd). */
+uint8_t *ti_skf(struct ti *t, uint8_t exchange, uint8_t flags, uint32_t msgid, uint16_t num,
+                uint16_t total, uint8_t first, const uint8_t *plain, size_t plain_len, size_t *len);
+/* A whole protected request of ours (from ti_auth, ti_request) cut into
+ * fragments of `chunk` plaintext octets: their number, the fragments and
+ * their lengths in malloc'd arrays (ti_frags_free). */
+size_t ti_fragment(struct ti *t, const uint8_t *msg, size_t len, size_t chunk, uint8_t ***frags,
+                   size_t **lens);
+void ti_frags_free(uint8_t **frags, size_t *lens, size_t n);
+/* The responder's fragments, back to back in buf, decrypted and put in
+ * order: the inner payloads into plain, the first one's type, how many
+ * fragments. 0, or -1 (not a complete, consistent, authentic set). */
+int ti_unfragment(struct ti *t, const uint8_t *buf, size_t len, uint8_t *plain, size_t cap,
+                  size_t *plen, uint8_t *first, size_t *n_frags);
 
 /* ---- driving the responder -------------------------------------------- */
 
