@@ -8,7 +8,7 @@
  *                 [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]
  *                 [--forge-cookie] [--count N --parallel K [--duration S] [--no-verify]]
  *                 [--junk truncated|length|payload|random|unknown-spi]
- *                 [--timeout MS] [--tries N]
+ *                 [--timeout MS] [--tries N] [--src IP]
  *
  * Modes:
  *   (default)     IKE_SA_INIT + IKE_AUTH; prints the SPIs, the suite, the
@@ -25,13 +25,15 @@
  *   --forge-cookie
  *                 the first IKE_SA_INIT carries a made-up COOKIE.
  *   --count N --parallel K
+ *                 (with --init-only: N IKE_SA_INIT only, a half-open flood)
  *                 N handshakes, K in flight, each on its own socket; one
  *                 result line with handshakes/s end to end.
  *   --junk KIND   one malformed datagram; prints the answer, if any.
  * An INVALID_KE_PAYLOAD is followed by one retry with the group the gateway
  * asked for, a COOKIE request (RFC 7296 §2.6) by a retry with the cookie
  * first (up to two; neither with --no-retry). Every wait is bounded by --timeout (default
- * 2000 ms) per try, --tries (default 2) tries per request. IPv4 only.
+ * 2000 ms) per try, --tries (default 2) tries per request. --src sends from
+ * that local address (e.g. 127.0.0.2: another source for rate limits). IPv4 only.
  *
  * Exit: 0 success; 1 usage or local failure; 2 the gateway refused (an
  * error notify, printed); 3 no answer in time; 4 an answer that is
@@ -77,6 +79,7 @@ struct opts {
     double duration_s;
     const char *junk;
     int timeout_ms, tries;
+    struct sockaddr_in src; /* --src: the address to send from (sin_family 0: any) */
 };
 
 static struct opts o = {.timeout_ms = 2000, .tries = 2};
@@ -189,7 +192,7 @@ static void usage(void)
           "         [--forge-cookie]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
-          "         [--timeout MS] [--tries N]\n",
+          "         [--timeout MS] [--tries N] [--src IP]\n",
           stderr);
     exit(EX_LOCAL);
 }
@@ -217,12 +220,18 @@ static void parse_opts(int argc, char **argv)
                                        {"junk", required_argument, NULL, 'j'},
                                        {"timeout", required_argument, NULL, 't'},
                                        {"tries", required_argument, NULL, 'T'},
+                                       {"src", required_argument, NULL, 's'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     char *prop = NULL, *esp = NULL, *ke = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
+        case 's':
+            o.src.sin_family = AF_INET;
+            if (inet_pton(AF_INET, optarg, &o.src.sin_addr) != 1)
+                die("--src %s: an IPv4 address is expected", optarg);
+            break;
         case 'g':
             parse_gw(optarg);
             break;
@@ -365,6 +374,8 @@ static bool natt_port(void)
 static int open_sock(struct sockaddr_storage *mine)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && o.src.sin_family && bind(fd, (const struct sockaddr *)&o.src, sizeof(o.src)) < 0)
+        die("--src: %s", strerror(errno));
     if (fd < 0 || connect(fd, (const struct sockaddr *)&o.gw, sizeof(o.gw)) < 0)
         die("socket to the gateway: %s", strerror(errno));
     socklen_t sl = sizeof(*mine);
@@ -926,6 +937,10 @@ static void slot_recv(struct slot *s, struct load *l, const uint8_t *buf, size_t
         }
         if (r != 0) {
             slot_end(s, l, r == 1 || r == 2 ? EX_REFUSED : EX_BAD);
+            return;
+        }
+        if (o.init_only) { /* half-open at the gateway: done */
+            slot_end(s, l, EX_OK);
             return;
         }
         struct ti_auth_opts ao;
