@@ -140,9 +140,8 @@ enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *
         case IKE_FRAG_KEPT:
             return IKE_EXCH_FRAGMENT;
         case IKE_FRAG_DROP:
-            log_info("%s message %u from %s: fragment dropped: %s",
-                     ike_exchange_name(h->exchange), h->msgid,
-                     exch_addr_str(&rx->remote, from, sizeof(from)), why);
+            log_info("%s message %u from %s: fragment dropped: %s", ike_exchange_name(h->exchange),
+                     h->msgid, exch_addr_str(&rx->remote, from, sizeof(from)), why);
             return IKE_EXCH_DROP;
         case IKE_FRAG_COMPLETE:
             break;

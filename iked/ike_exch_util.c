@@ -222,8 +222,9 @@ int exch_sk_close(struct ike_wr *w, struct ike_sa *sa, struct ike_tx *tx)
     }
     if (sa->peer_fragmentation && sa->frag_max && msg.len > sa->frag_max) {
         /* RFC 7383 §2.5: the same inner payloads, in fragments. */
-        int rc = ike_frag_split(sa, msg.ptr, lay.aad_len, msg.ptr[lay.aad_len - IKE_GENERIC_HDR_LEN],
-                                msg.ptr + lay.plain_off, inner_len, sa->frag_max, tx);
+        int rc =
+            ike_frag_split(sa, msg.ptr, lay.aad_len, msg.ptr[lay.aad_len - IKE_GENERIC_HDR_LEN],
+                           msg.ptr + lay.plain_off, inner_len, sa->frag_max, tx);
         ike_crypto_wipe(exch_wbuf, msg.len);
         return rc;
     }

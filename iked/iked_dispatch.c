@@ -169,8 +169,8 @@ static void iked_job_done(uv_work_t *req, int status)
         }
         /* RFC 7383: the next fragment that waited for this worker, unless
          * the message is done (a dropped fragment does not end it). */
-        struct ike_frag_pending *p = iked_frag_next(
-            ik, j->sa, j->res == IKE_EXCH_FRAGMENT || j->res == IKE_EXCH_DROP);
+        struct ike_frag_pending *p =
+            iked_frag_next(ik, j->sa, j->res == IKE_EXCH_FRAGMENT || j->res == IKE_EXCH_DROP);
         if (p && iked_queue(ik, j->sa, p->buf, p->len, &p->local, &p->remote, p->natt_port, 0) < 0)
             ik->rx_dropped++;
         free(p);

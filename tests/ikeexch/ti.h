@@ -123,7 +123,7 @@ struct ti {
     struct sockaddr_storage my_addr, gw_addr; /* what NAT-D hashes */
     bool no_hash_algs;                        /* no SIGNATURE_HASH_ALGORITHMS */
     bool no_natd;
-    bool no_frag; /* no IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383) */
+    bool no_frag;     /* no IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383) */
     bool no_gw_check; /* ti_auth_response leaves the gateway's certificate
                        * and AUTH unverified (a load generator's choice) */
     /* RFC 7296 §2.6: when cookie_len > 0, ti_sa_init sends N(COOKIE) with
