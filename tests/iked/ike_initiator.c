@@ -8,7 +8,7 @@
  *                 [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]
  *                 [--forge-cookie] [--count N --parallel K [--duration S] [--no-verify]]
  *                 [--junk truncated|length|payload|random|unknown-spi]
- *                 [--timeout MS] [--tries N] [--src IP]
+ *                 [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]
  *
  * Modes:
  *   (default)     IKE_SA_INIT + IKE_AUTH; prints the SPIs, the suite, the
@@ -29,6 +29,10 @@
  *                 N handshakes, K in flight, each on its own socket; one
  *                 result line with handshakes/s end to end.
  *   --junk KIND   one malformed datagram; prints the answer, if any.
+ *   --frag OCTETS IKE_AUTH sent in RFC 7383 fragments of that much plaintext;
+ *                 a fragmented answer is collected and put back together
+ *                 (with --retransmit: fragments 2..n alone get no answer, the
+ *                 whole set the same answer once). Port 500 only.
  * An INVALID_KE_PAYLOAD is followed by one retry with the group the gateway
  * asked for, a COOKIE request (RFC 7296 §2.6) by a retry with the cookie
  * first (up to two; neither with --no-retry). Every wait is bounded by --timeout (default
@@ -58,6 +62,7 @@
 #include "ike_msg.h"
 #include "ike_payload.h"
 #include "log.h"
+#include "ike_initiator_frag.h"
 #include "ti.h"
 
 enum { EX_OK = 0, EX_LOCAL = 1, EX_REFUSED = 2, EX_TIMEOUT = 3, EX_BAD = 4 };
@@ -80,6 +85,7 @@ struct opts {
     const char *junk;
     int timeout_ms, tries;
     struct sockaddr_in src; /* --src: the address to send from (sin_family 0: any) */
+    int frag;               /* --frag: IKE_AUTH in fragments of this many octets */
 };
 
 static struct opts o = {.timeout_ms = 2000, .tries = 2};
@@ -192,7 +198,7 @@ static void usage(void)
           "         [--forge-cookie]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
-          "         [--timeout MS] [--tries N] [--src IP]\n",
+          "         [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]\n",
           stderr);
     exit(EX_LOCAL);
 }
@@ -221,12 +227,16 @@ static void parse_opts(int argc, char **argv)
                                        {"timeout", required_argument, NULL, 't'},
                                        {"tries", required_argument, NULL, 'T'},
                                        {"src", required_argument, NULL, 's'},
+                                       {"frag", required_argument, NULL, 'f'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     char *prop = NULL, *esp = NULL, *ke = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
+        case 'f':
+            o.frag = parse_int(optarg, 8, 60000, "--frag");
+            break;
         case 's':
             o.src.sin_family = AF_INET;
             if (inet_pton(AF_INET, optarg, &o.src.sin_addr) != 1)
@@ -308,6 +318,8 @@ static void parse_opts(int argc, char **argv)
     if (esp)
         parse_list(esp, false);
     o.ke = ke ? parse_group(ke) : o.props[0].dh;
+    if (o.frag && ntohs(o.gw.sin_port) == 4500)
+        die("--frag: port 500 only");
     if (o.parallel && !o.count)
         o.count = o.parallel;
     if (o.count && !o.parallel)
@@ -710,14 +722,28 @@ static int run_one(void)
     struct ti_auth_opts ao;
     auth_opts(&ao);
     req = ti_auth(&t, &fx, &ao, &len);
-    n = xchg(fd, req, len, t.spi_i, IKE_EXCH_IKE_AUTH, 1, resp, MAX_DGRAM);
+    size_t n_req = 1, n_resp = 1, largest = 0;
+    if (o.frag)
+        n = ini_frag_xchg(fd, &t, req, len, (size_t)o.frag, o.timeout_ms, o.tries, resp, MAX_DGRAM,
+                          &n_req, &n_resp, &largest);
+    else
+        n = xchg(fd, req, len, t.spi_i, IKE_EXCH_IKE_AUTH, 1, resp, MAX_DGRAM);
     if (n <= 0) {
         printf("IKE_AUTH: no answer (%d x %d ms)\n", o.tries, o.timeout_ms);
         rc = EX_TIMEOUT;
         goto out;
     }
-    if (o.retransmit && (rc = check_retransmit(fd, "IKE_AUTH", req, len, t.spi_i, IKE_EXCH_IKE_AUTH,
-                                               1, resp, (size_t)n)) != EX_OK)
+    if (o.frag)
+        printf("IKE_AUTH: request in %zu fragments, answer in %zu datagrams (%zd octets, the "
+               "largest %zu)\n",
+               n_req, n_resp, n, largest);
+    if (o.retransmit && o.frag &&
+        (rc = ini_frag_retransmit(fd, &t, req, len, (size_t)o.frag, o.timeout_ms, resp,
+                                  (size_t)n)) != EX_OK)
+        goto out;
+    if (o.retransmit && !o.frag &&
+        (rc = check_retransmit(fd, "IKE_AUTH", req, len, t.spi_i, IKE_EXCH_IKE_AUTH, 1, resp,
+                               (size_t)n)) != EX_OK)
         goto out;
     struct ti_auth_result r;
     if (ti_auth_response(&t, &fx, resp, (size_t)n, &r) < 0) {

@@ -3,7 +3,8 @@
 # host. The host kernel has no ESP, so the gateway runs without subnets: IKE
 # SAs come up without a CHILD SA (TS_UNACCEPTABLE). CHILD SAs and traffic are
 # the VM interop test's.
-add_executable(ike_initiator ${CMAKE_CURRENT_LIST_DIR}/ike_initiator.c)
+add_executable(ike_initiator ${CMAKE_CURRENT_LIST_DIR}/ike_initiator.c
+                             ${CMAKE_CURRENT_LIST_DIR}/ike_initiator_frag.c)
 target_link_libraries(ike_initiator PRIVATE mgate_ikeexch_testlib)
 set_target_properties(ike_initiator PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
