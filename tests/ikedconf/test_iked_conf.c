@@ -302,6 +302,9 @@ static const struct bad_case bad_cases[] = {
     {"half_open_timeout = 0s", "t.conf:2: half_open_timeout: 0s is out of range [1000, 600000]"},
     {"ike_lifetime = 30s", "t.conf:2: ike_lifetime: 30s is out of range [60000, 2592000000]"},
     {"workers = 1000", "t.conf:2: workers: 1000 is out of range [0, 256]"},
+    {"fragment_size = 575", "t.conf:2: fragment_size: 575 is out of range [576, 9216]"},
+    {"sa_init_burst = 0", "t.conf:2: sa_init_burst: 0 is out of range [1, 1000000]"},
+    {"max_half_open = 0", "t.conf:2: max_half_open: 0 is out of range [1, 1000000]"},
     {"cert = gw.pem", "t.conf:2: cert: 'gw.pem' is not an absolute path"},
     {"proposals = aes128", "t.conf:2: unknown key 'proposals' in [iked]"},
 };
@@ -318,6 +321,27 @@ static void test_bad(void **state)
             fail_msg("case %zu '%s':\n got  '%s'\n want '%s'", i, bad_cases[i].text, msg,
                      bad_cases[i].msg);
     }
+}
+
+/* RFC 7383 and the IKE_SA_INIT guard: defaults and set values. */
+static void test_frag_dos_keys(void **state)
+{
+    (void)state;
+    struct iked_settings set;
+    char msg[CONF_ERR_MAX];
+    assert_int_equal(load("", &set, msg, sizeof(msg)), 0);
+    assert_int_equal(set.fragment_size, 1280);
+    assert_int_equal(set.sa_init_rate, 10);
+    assert_int_equal(set.sa_init_burst, 20);
+    assert_int_equal(set.max_half_open, 20000);
+    assert_int_equal(load("[iked]\nfragment_size = 576\nsa_init_rate = 0\nsa_init_burst = 5\n"
+                          "max_half_open = 7\n",
+                          &set, msg, sizeof(msg)),
+                     0);
+    assert_int_equal(set.fragment_size, 576);
+    assert_int_equal(set.sa_init_rate, 0);
+    assert_int_equal(set.sa_init_burst, 5);
+    assert_int_equal(set.max_half_open, 7);
 }
 
 static void test_too_many(void **state)
@@ -383,7 +407,7 @@ int main(void)
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_full),
         cmocka_unit_test(test_docs_example), cmocka_unit_test(test_good_values),
         cmocka_unit_test(test_bad),          cmocka_unit_test(test_too_many),
-        cmocka_unit_test(test_parse_api),
+        cmocka_unit_test(test_parse_api),    cmocka_unit_test(test_frag_dos_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
