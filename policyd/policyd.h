@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ca.h"
+#include "compliance.h"
 #include "service.h"
 
 struct policyd_conf {
@@ -17,6 +18,10 @@ struct policyd_conf {
     uint64_t cert_validity; /* ms */
     uint64_t otp_validity;  /* ms */
     uint64_t crl_validity;  /* ms */
+    uint64_t grant_cache;   /* ms: AccessGrant.cache_seconds */
+    char *noncompliant;     /* "deny" or "quarantine" */
+    struct conf_list quarantine_subnets, quarantine_dns;
+    struct comp_rules rules;
 };
 
 struct policyd {
@@ -27,7 +32,14 @@ struct policyd {
     struct ca ca;
 };
 
+/* The peer's uid from SO_PEERCRED, for the audit log. */
+uint32_t policyd_peer_uid(struct ipc_conn *conn);
 void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
                         const ProtobufCMessage *req, uint32_t body_case, void *ud);
+
+/* The requests of groups, policies and device state (api_policy.c); false
+ * when body_case is not one of them. */
+bool policyd_api_policy(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
+                        const ProtobufCMessage *req, uint32_t body_case);
 
 #endif

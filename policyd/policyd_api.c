@@ -9,11 +9,12 @@
 
 #include <openssl/crypto.h>
 
+#include "authorize.h"
 #include "enroll.h"
 #include "log.h"
 #include "policyd.h"
 
-static uint32_t policyd_peer_uid(struct ipc_conn *conn)
+uint32_t policyd_peer_uid(struct ipc_conn *conn)
 {
     const struct ipc_peer *peer = ipc_conn_peer(conn);
     return peer ? (uint32_t)peer->uid : UINT32_MAX;
@@ -105,6 +106,8 @@ static void policyd_revoke(struct policyd *p, struct svc *svc, struct ipc_conn *
         svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
         return;
     }
+    int64_t dev = (int64_t)rq->device_id;
+    access_publish(p, &dev, 1);
     Mgate__RevokeReply rep = MGATE__REVOKE_REPLY__INIT;
     rep.serial = serial;
     rep.crl_pem = crl ? crl : "";
@@ -236,6 +239,8 @@ void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
         policyd_device_list(p, svc, conn, id);
         break;
     default:
+        if (policyd_api_policy(p, svc, conn, id, req, body_case))
+            break;
         svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_UNSUPPORTED,
                         "policyd does not serve request %u", body_case);
     }

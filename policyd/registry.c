@@ -36,7 +36,7 @@ void reg_rollback(sqlite3 *db)
         reg_exec(db, "ROLLBACK", NULL);
 }
 
-static sqlite3_stmt *reg_prep(sqlite3 *db, const char *sql, char *why)
+sqlite3_stmt *reg_prep(sqlite3 *db, const char *sql, char *why)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -48,8 +48,7 @@ static sqlite3_stmt *reg_prep(sqlite3 *db, const char *sql, char *why)
     return st;
 }
 
-/* Steps a statement that returns no row; finalizes it. */
-static int reg_step_done(sqlite3 *db, sqlite3_stmt *st, char *why)
+int reg_step_done(sqlite3 *db, sqlite3_stmt *st, char *why)
 {
     int rc = sqlite3_step(st);
     int ext = sqlite3_extended_errcode(db);
@@ -130,7 +129,7 @@ int reg_secret_use(sqlite3 *db, int64_t device_id, char *why)
     return reg_step_done(db, st, why);
 }
 
-static char *reg_col_dup(sqlite3_stmt *st, int i)
+char *reg_col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? strdup((const char *)t) : NULL;
@@ -138,7 +137,8 @@ static char *reg_col_dup(sqlite3_stmt *st, int i)
 
 #define REG_DEVICE_COLS                                                                            \
     "SELECT id, hardware_id, owner, name, platform, os_version, state, cert_serial, "              \
-    "cert_fingerprint, created, coalesce(last_seen, 0) FROM devices "
+    "cert_fingerprint, created, coalesce(last_seen, 0), compliance, compliance_reasons, "         \
+    "compliance_at, generation FROM devices "
 
 static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
 {
@@ -153,6 +153,10 @@ static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
     d->cert_fingerprint = reg_col_dup(st, 8);
     d->created = sqlite3_column_int64(st, 9);
     d->last_seen = sqlite3_column_int64(st, 10);
+    d->compliance = reg_col_dup(st, 11);
+    d->compliance_reasons = reg_col_dup(st, 12);
+    d->compliance_at = sqlite3_column_int64(st, 13);
+    d->generation = sqlite3_column_int64(st, 14);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -165,6 +169,8 @@ void reg_device_free(struct reg_device *d)
     free(d->state);
     free(d->cert_serial);
     free(d->cert_fingerprint);
+    free(d->compliance);
+    free(d->compliance_reasons);
     memset(d, 0, sizeof(*d));
 }
 
@@ -175,7 +181,7 @@ static int reg_device_one(sqlite3_stmt *st, struct reg_device *d)
     if (rc == SQLITE_ROW)
         reg_device_row(st, d);
     sqlite3_finalize(st);
-    if (rc == SQLITE_ROW && (!d->hardware_id || !d->state)) {
+    if (rc == SQLITE_ROW && (!d->hardware_id || !d->state || !d->compliance)) {
         reg_device_free(d);
         return -ENOMEM;
     }
@@ -189,6 +195,42 @@ int reg_device_by_hwid(sqlite3 *db, const char *hwid, struct reg_device *d)
         return -EIO;
     sqlite3_bind_text(st, 1, hwid, -1, SQLITE_STATIC);
     return reg_device_one(st, d);
+}
+
+int reg_device_by_cert(sqlite3 *db, const char *fingerprint, const char *serial,
+                       struct reg_device *d)
+{
+    sqlite3_stmt *st = reg_prep(db,
+                                fingerprint && *fingerprint
+                                    ? REG_DEVICE_COLS "WHERE lower(cert_fingerprint) = lower(?)"
+                                    : REG_DEVICE_COLS "WHERE upper(cert_serial) = upper(?)",
+                                NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, fingerprint && *fingerprint ? fingerprint : serial, -1,
+                      SQLITE_STATIC);
+    return reg_device_one(st, d);
+}
+
+int reg_serial_revoked(sqlite3 *db, const char *serial)
+{
+    sqlite3_stmt *st = reg_prep(db, "SELECT 1 FROM revoked WHERE upper(serial) = upper(?)", NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int reg_device_seen(sqlite3 *db, int64_t id, int64_t now)
+{
+    sqlite3_stmt *st = reg_prep(db, "UPDATE devices SET last_seen = ? WHERE id = ?", NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    return reg_step_done(db, st, NULL);
 }
 
 int reg_device_by_id(sqlite3 *db, int64_t id, struct reg_device *d)

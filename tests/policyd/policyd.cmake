@@ -7,3 +7,9 @@ add_executable(test_policyd_enroll ${CMAKE_CURRENT_LIST_DIR}/test_enroll.c)
 target_link_libraries(test_policyd_enroll PRIVATE mgate_policyd PkgConfig::CMOCKA)
 add_test(NAME policyd_unit COMMAND test_policyd_enroll)
 set_tests_properties(policyd_unit PROPERTIES LABELS unit TIMEOUT 60)
+
+# Policy values and the resolution of effective policies; compliance rules.
+add_executable(test_policyd_policy ${CMAKE_CURRENT_LIST_DIR}/test_policy.c)
+target_link_libraries(test_policyd_policy PRIVATE mgate_policyd PkgConfig::CMOCKA)
+add_test(NAME policyd_policy_unit COMMAND test_policyd_policy)
+set_tests_properties(policyd_policy_unit PROPERTIES LABELS unit TIMEOUT 60)

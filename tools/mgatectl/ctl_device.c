@@ -10,8 +10,7 @@
 #include "ctl.h"
 #include "policyd.pb-c.h"
 
-/* Calls policyd; prints the failure. 0, or the exit status to return. */
-static int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMessage *body,
+int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMessage *body,
                        const Mgate__PolicydResponse **out)
 {
     ProtobufCMessage *resp = NULL;
@@ -25,12 +24,12 @@ static int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, Protob
     return 0;
 }
 
-static void ctl_resp_free(const Mgate__PolicydResponse *r)
+void ctl_resp_free(const Mgate__PolicydResponse *r)
 {
     protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
 }
 
-static void ctl_fmt_time(uint64_t t, char *buf, size_t len)
+void ctl_fmt_time(uint64_t t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -70,8 +69,7 @@ int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv)
     return 2;
 }
 
-/* --name VALUE or --name=VALUE at argv[*i]; advances *i. */
-static bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val)
+bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val)
 {
     size_t n = strlen(name);
     if (strncmp(argv[*i], name, n) != 0)
@@ -410,6 +408,8 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
         return ctl_device_pre_enroll(ctl, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "enroll") == 0)
         return ctl_device_enroll(ctl, argc - 1, argv + 1);
+    if (argc >= 1 && (rc = ctl_device_more(ctl, argc, argv)) != -1)
+        return rc;
     if (argc == 1 && strcmp(argv[0], "list") == 0) {
         Mgate__DeviceListRequest rq = MGATE__DEVICE_LIST_REQUEST__INIT;
         if ((rc = ctl_policyd(ctl, "device list", MGATE__POLICYD_REQUEST__BODY_DEVICE_LIST,
@@ -446,6 +446,9 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
                     "       mgatectl device pre-enroll --csv FILE\n"
                     "       mgatectl device list\n"
                     "       mgatectl device enroll --hwid ID --password P --csr FILE\n"
-                    "       mgatectl device revoke ID\n");
+                    "       mgatectl device revoke ID\n"
+                    "       mgatectl device groups ID [GROUP...]\n"
+                    "       mgatectl device policy ID\n"
+                    "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n");
     return 2;
 }

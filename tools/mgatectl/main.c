@@ -24,7 +24,10 @@ static const struct ctl_command ctl_commands[] = {
     {"ca", ctl_cmd_ca,
      "ca init [--force] | ca crl   mgate's CA (policyd): create it; print the CRL"},
     {"device", ctl_cmd_device,
-     "device pre-enroll|list|enroll|revoke  the device registry and enrollment (policyd)"},
+     "device pre-enroll|list|enroll|revoke|groups|policy|state  the device registry (policyd)"},
+    {"group", ctl_cmd_group, "group create|delete PATH | group list  the group tree (policyd)"},
+    {"policy", ctl_cmd_policy,
+     "policy create|delete|list|show|set|unset|link|unlink  policies (policyd)"},
 };
 
 static void ctl_usage(FILE *f)
