@@ -25,4 +25,6 @@ void api_group_list(struct api_ctx *c);
 void api_policy_list(struct api_ctx *c, const Mgate__PolicyListRequest *rq);
 void api_device_policy(struct api_ctx *c, const Mgate__DevicePolicyRequest *rq);
 
+void api_device_report(struct api_ctx *c, const Mgate__DeviceReportRequest *rq);
+
 #endif

@@ -65,12 +65,26 @@ static int access_split(const char *canon, struct strv *out)
     return rc;
 }
 
+/* The grant's reason: prefix and the compliance reasons on one line. */
+static void access_reasons(struct access_grant *out, const char *prefix, const char *reasons)
+{
+    size_t o = (size_t)snprintf(out->reason, sizeof(out->reason), "%s", prefix);
+    for (const char *r = reasons; *r && o + 3 < sizeof(out->reason); r++) {
+        if (*r == '\n') {
+            out->reason[o++] = ';';
+            out->reason[o++] = ' ';
+        } else {
+            out->reason[o++] = *r;
+        }
+    }
+    out->reason[o < sizeof(out->reason) ? o : sizeof(out->reason) - 1] = '\0';
+}
+
 static int access_quarantine(struct policyd *p, const struct reg_device *d,
                              struct access_grant *out)
 {
     out->g.decision = MGATE__ACCESS_DECISION__ACCESS_QUARANTINE;
-    snprintf(out->reason, sizeof(out->reason), "non-compliant, quarantined: %s",
-             d->compliance_reasons);
+    access_reasons(out, "non-compliant, quarantined: ", d->compliance_reasons);
     for (size_t i = 0; i < p->conf.quarantine_subnets.n; i++) {
         char *canon = NULL, why[POL_ERR];
         if (pol_value_parse(POL_VPN_SUBNETS, p->conf.quarantine_subnets.v[i], &canon, why,
@@ -165,7 +179,7 @@ int access_grant_device(struct policyd *p, const struct reg_device *d, struct ac
     if (strcmp(d->compliance, "non-compliant") == 0) {
         if (strcmp(p->conf.noncompliant, "quarantine") == 0)
             return access_quarantine(p, d, out);
-        snprintf(out->reason, sizeof(out->reason), "non-compliant: %s", d->compliance_reasons);
+        access_reasons(out, "non-compliant: ", d->compliance_reasons);
         out->g.decision = MGATE__ACCESS_DECISION__ACCESS_DENY;
         return 0;
     }
@@ -176,14 +190,6 @@ int access_grant_device(struct policyd *p, const struct reg_device *d, struct ac
     rc = access_allow(out, &e.eff);
     pdb_effective_free(&e);
     return rc;
-}
-
-/* Reasons are kept one a line; a grant's reason is one line. */
-static void access_one_line(char *s)
-{
-    for (; *s; s++)
-        if (*s == '\n')
-            *s = ';';
 }
 
 void access_authorize(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
@@ -226,7 +232,6 @@ void access_authorize(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
         }
         int64_t now = time(NULL);
         if (rc == 0) {
-            access_one_line(g.reason);
             const char *dec = g.g.decision == MGATE__ACCESS_DECISION__ACCESS_ALLOW ? "allow"
                               : g.g.decision == MGATE__ACCESS_DECISION__ACCESS_QUARANTINE
                                   ? "quarantine"
@@ -282,7 +287,6 @@ uint32_t access_publish(struct policyd *p, const int64_t *ids, size_t n)
             continue;
         struct access_grant g;
         if (d.cert_serial && access_grant_device(p, &d, &g) == 0) {
-            access_one_line(g.reason);
             Mgate__AccessChanged ev = MGATE__ACCESS_CHANGED__INIT;
             ev.serial = d.cert_serial;
             ev.fingerprint = d.cert_fingerprint ? d.cert_fingerprint : "";

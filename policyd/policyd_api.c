@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "authorize.h"
+#include "policy_db.h"
 #include "enroll.h"
 #include "log.h"
 #include "policyd.h"
@@ -130,6 +131,7 @@ static void policyd_crl(struct policyd *p, struct svc *svc, struct ipc_conn *con
 }
 
 struct policyd_devlist {
+    sqlite3 *db;
     Mgate__DeviceInfo **v;
     size_t n, cap;
 };
@@ -151,6 +153,13 @@ static void policyd_devinfo_free(Mgate__DeviceInfo *i)
     free(i->state);
     free(i->cert_serial);
     free(i->cert_fingerprint);
+    free(i->compliance);
+    for (size_t k = 0; k < i->n_groups; k++)
+        free(i->groups[k]);
+    free(i->groups);
+    for (size_t k = 0; k < i->n_compliance_reasons; k++)
+        free(i->compliance_reasons[k]);
+    free(i->compliance_reasons);
     free(i);
 }
 
@@ -181,6 +190,20 @@ static int policyd_devlist_add(const struct reg_device *d, void *arg)
     i->cert_serial = policyd_dup(d->cert_serial);
     i->cert_fingerprint = policyd_dup(d->cert_fingerprint);
     l->v[l->n++] = i;
+    i->compliance = policyd_dup(d->compliance);
+    struct strv groups = {0}, reasons = {0};
+    int rc = grp_device_groups(l->db, d->id, &groups);
+    i->groups = groups.v;
+    i->n_groups = groups.n;
+    char *rs = policyd_dup(d->compliance_reasons), *save = NULL;
+    for (char *w = rs ? strtok_r(rs, "\n", &save) : NULL; w && rc == 0;
+         w = strtok_r(NULL, "\n", &save))
+        rc = strv_add(&reasons, w);
+    free(rs);
+    i->compliance_reasons = reasons.v;
+    i->n_compliance_reasons = reasons.n;
+    if (rc < 0 || !rs || !i->compliance)
+        return rc < 0 ? rc : -ENOMEM;
     if (!i->hardware_id || !i->owner || !i->name || !i->platform || !i->os_version || !i->state ||
         !i->cert_serial || !i->cert_fingerprint)
         return -ENOMEM;
@@ -190,7 +213,7 @@ static int policyd_devlist_add(const struct reg_device *d, void *arg)
 static void policyd_device_list(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
                                 uint64_t id)
 {
-    struct policyd_devlist l = {0};
+    struct policyd_devlist l = {.db = p->db};
     int rc = reg_device_each(p->db, policyd_devlist_add, &l);
     if (rc < 0) {
         svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INTERNAL, "cannot list devices: %s",

@@ -13,3 +13,8 @@ add_executable(test_policyd_policy ${CMAKE_CURRENT_LIST_DIR}/test_policy.c)
 target_link_libraries(test_policyd_policy PRIVATE mgate_policyd PkgConfig::CMOCKA)
 add_test(NAME policyd_policy_unit COMMAND test_policyd_policy)
 set_tests_properties(policyd_policy_unit PROPERTIES LABELS unit TIMEOUT 60)
+
+# Groups, policies, compliance, authorization and AccessChanged events
+# through mgatectl and ipc_probe (netns).
+add_test(NAME policyd_access COMMAND ${CMAKE_CURRENT_LIST_DIR}/access.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(policyd_access PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_CODE 77)

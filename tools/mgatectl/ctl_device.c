@@ -11,7 +11,7 @@
 #include "policyd.pb-c.h"
 
 int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMessage *body,
-                       const Mgate__PolicydResponse **out)
+                const Mgate__PolicydResponse **out)
 {
     ProtobufCMessage *resp = NULL;
     char why[512];
@@ -316,6 +316,15 @@ static void ctl_device_json(const Mgate__DeviceList *l)
         } else {
             json_null(&j, "last_seen");
         }
+        json_arr_open(&j, "groups");
+        for (size_t k = 0; k < d->n_groups; k++)
+            json_str(&j, NULL, d->groups[k]);
+        json_arr_close(&j);
+        json_str(&j, "compliance", d->compliance);
+        json_arr_open(&j, "compliance_reasons");
+        for (size_t k = 0; k < d->n_compliance_reasons; k++)
+            json_str(&j, NULL, d->compliance_reasons[k]);
+        json_arr_close(&j);
         json_obj_close(&j);
     }
     json_arr_close(&j);
@@ -325,14 +334,18 @@ static void ctl_device_json(const Mgate__DeviceList *l)
 static void ctl_device_table(const Mgate__DeviceList *l)
 {
     char t[32];
-    printf("%-6s %-20s %-16s %-20s %-10s %-13s %-32s %s\n", "ID", "HARDWARE ID", "OWNER", "NAME",
-           "PLATFORM", "STATE", "CERT SERIAL", "LAST SEEN");
+    printf("%-6s %-20s %-16s %-20s %-10s %-13s %-32s %-20s %-13s %s\n", "ID", "HARDWARE ID",
+           "OWNER", "NAME", "PLATFORM", "STATE", "CERT SERIAL", "LAST SEEN", "COMPLIANCE",
+           "GROUPS");
     for (size_t i = 0; i < l->n_devices; i++) {
         const Mgate__DeviceInfo *d = l->devices[i];
         ctl_fmt_time(d->last_seen, t, sizeof(t));
-        printf("%-6llu %-20s %-16s %-20s %-10s %-13s %-32s %s\n", (unsigned long long)d->id,
+        printf("%-6llu %-20s %-16s %-20s %-10s %-13s %-32s %-20s %-13s ", (unsigned long long)d->id,
                d->hardware_id, d->owner, d->name, d->platform, d->state,
-               *d->cert_serial ? d->cert_serial : "-", t);
+               *d->cert_serial ? d->cert_serial : "-", t, d->compliance);
+        for (size_t k = 0; k < d->n_groups; k++)
+            printf("%s%s", k ? "," : "", d->groups[k]);
+        printf("%s\n", d->n_groups ? "" : "-");
     }
 }
 
@@ -442,13 +455,17 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
         ctl_resp_free(r);
         return 0;
     }
-    fprintf(stderr, "usage: mgatectl device pre-enroll --hwid ID --owner O --name N --platform P\n"
-                    "       mgatectl device pre-enroll --csv FILE\n"
-                    "       mgatectl device list\n"
-                    "       mgatectl device enroll --hwid ID --password P --csr FILE\n"
-                    "       mgatectl device revoke ID\n"
-                    "       mgatectl device groups ID [GROUP...]\n"
-                    "       mgatectl device policy ID\n"
-                    "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n");
+    fprintf(stderr,
+            "usage: mgatectl device pre-enroll --hwid ID --owner O --name N --platform P\n"
+            "       mgatectl device pre-enroll --csv FILE\n"
+            "       mgatectl device list\n"
+            "       mgatectl device enroll --hwid ID --password P --csr FILE\n"
+            "       mgatectl device revoke ID\n"
+            "       mgatectl device groups ID [GROUP...]\n"
+            "       mgatectl device policy ID\n"
+            "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n"
+            "       mgatectl device report ID [--password-set yes|no] [--encrypted yes|no]\n"
+            "                [--jailbroken yes|no] [--os-version V]\n"
+            "                [--result SETTING=ok|failed[:DETAIL]]...\n");
     return 2;
 }

@@ -88,9 +88,134 @@ static int ctl_dev_change(struct ctl *ctl, const char *what, uint32_t field, Pro
     return 0;
 }
 
+static const char *ctl_decision(Mgate__AccessDecision d)
+{
+    switch (d) {
+    case MGATE__ACCESS_DECISION__ACCESS_ALLOW:
+        return "allow";
+    case MGATE__ACCESS_DECISION__ACCESS_QUARANTINE:
+        return "quarantine";
+    case MGATE__ACCESS_DECISION__ACCESS_DENY:
+        return "deny";
+    default:
+        return "unspecified";
+    }
+}
+
+static void ctl_compliance_print(struct ctl *ctl, const Mgate__ComplianceState *cs)
+{
+    const Mgate__AccessGrant *g = cs->grant;
+    if (ctl->json) {
+        struct json_out j;
+        json_begin(&j, stdout);
+        json_obj_open(&j, NULL);
+        json_u64(&j, "device_id", cs->device_id);
+        json_str(&j, "compliance", cs->state);
+        json_arr_open(&j, "reasons");
+        for (size_t i = 0; i < cs->n_reasons; i++)
+            json_str(&j, NULL, cs->reasons[i]);
+        json_arr_close(&j);
+        if (g) {
+            json_str(&j, "access", ctl_decision(g->decision));
+            json_str(&j, "access_reason", g->reason);
+        }
+        json_obj_close(&j);
+        json_end(&j);
+        return;
+    }
+    printf("device %llu: %s\n", (unsigned long long)cs->device_id, cs->state);
+    for (size_t i = 0; i < cs->n_reasons; i++)
+        printf("  - %s\n", cs->reasons[i]);
+    if (g)
+        printf("access: %s (%s)\n", ctl_decision(g->decision), g->reason);
+}
+
+static int ctl_yesno(const char *opt, const char *v, protobuf_c_boolean *out)
+{
+    if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+        *out = strcmp(v, "yes") == 0;
+        return 0;
+    }
+    fprintf(stderr, "mgatectl device report: %s takes yes or no, not '%s'\n", opt, v);
+    return -1;
+}
+
+/* --result SETTING=ok|failed[:DETAIL] */
+static int ctl_result(const char *v, Mgate__SettingResult *r, char **owned)
+{
+    mgate__setting_result__init(r);
+    char *copy = strdup(v), *eq = copy ? strchr(copy, '=') : NULL;
+    *owned = copy;
+    if (!eq)
+        goto bad;
+    *eq = '\0';
+    char *detail = strchr(eq + 1, ':');
+    if (detail)
+        *detail++ = '\0';
+    if (strcmp(eq + 1, "ok") != 0 && strcmp(eq + 1, "failed") != 0)
+        goto bad;
+    r->setting = copy;
+    r->applied = strcmp(eq + 1, "ok") == 0;
+    r->detail = detail ? detail : "";
+    return 0;
+bad:
+    fprintf(stderr, "mgatectl device report: --result wants SETTING=ok|failed[:DETAIL], not '%s'\n",
+            v);
+    return -1;
+}
+
+static int ctl_device_report(struct ctl *ctl, uint64_t id, int argc, char **argv)
+{
+    Mgate__DeviceReportRequest rq = MGATE__DEVICE_REPORT_REQUEST__INIT;
+    Mgate__SettingResult *res = calloc((size_t)argc + 1, sizeof(*res));
+    Mgate__SettingResult **ptrs = calloc((size_t)argc + 1, sizeof(*ptrs));
+    char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+    int rc = res && ptrs && owned ? 0 : 1;
+    rq.device_id = id;
+    for (int i = 0; rc == 0 && i < argc; i++) {
+        const char *v = NULL;
+        if (ctl_opt(argc, argv, &i, "--password-set", &v))
+            rc = ctl_yesno("--password-set", v, &rq.password_set) ? 2 : 0;
+        else if (ctl_opt(argc, argv, &i, "--encrypted", &v))
+            rc = ctl_yesno("--encrypted", v, &rq.encryption_on) ? 2 : 0;
+        else if (ctl_opt(argc, argv, &i, "--jailbroken", &v))
+            rc = ctl_yesno("--jailbroken", v, &rq.jailbroken) ? 2 : 0;
+        else if (ctl_opt(argc, argv, &i, "--os-version", &v))
+            rq.os_version = (char *)v;
+        else if (ctl_opt(argc, argv, &i, "--result", &v)) {
+            rc = ctl_result(v, &res[rq.n_results], &owned[rq.n_results]) ? 2 : 0;
+            ptrs[rq.n_results] = &res[rq.n_results];
+            rq.n_results++;
+        } else {
+            fprintf(stderr, "mgatectl device report: unexpected '%s'\n", argv[i]);
+            rc = 2;
+        }
+    }
+    rq.results = ptrs;
+    const Mgate__PolicydResponse *r = NULL;
+    if (rc == 0 &&
+        (rc = ctl_policyd(ctl, "device report", MGATE__POLICYD_REQUEST__BODY_DEVICE_REPORT,
+                          &rq.base, &r)) == 0) {
+        if (r->body_case == MGATE__POLICYD_RESPONSE__BODY_COMPLIANCE)
+            ctl_compliance_print(ctl, r->compliance);
+        ctl_resp_free(r);
+    }
+    for (int i = 0; owned && i <= argc; i++)
+        free(owned[i]);
+    free(owned);
+    free(res);
+    free(ptrs);
+    return rc;
+}
+
 int ctl_device_more(struct ctl *ctl, int argc, char **argv)
 {
     uint64_t id;
+    if (strcmp(argv[0], "report") == 0 && argc >= 2) {
+        if (!ctl_dev_id(argv[1], &id))
+            return 2;
+        return ctl_device_report(ctl, id, argc - 2, argv + 2);
+    }
     if (strcmp(argv[0], "groups") == 0 && argc >= 2) {
         if (!ctl_dev_id(argv[1], &id))
             return 2;
