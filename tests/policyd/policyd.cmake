@@ -18,3 +18,7 @@ set_tests_properties(policyd_policy_unit PROPERTIES LABELS unit TIMEOUT 60)
 # through mgatectl and ipc_probe (netns).
 add_test(NAME policyd_access COMMAND ${CMAKE_CURRENT_LIST_DIR}/access.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(policyd_access PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_CODE 77)
+add_executable(test_policyd_compliance ${CMAKE_CURRENT_LIST_DIR}/test_compliance.c)
+target_link_libraries(test_policyd_compliance PRIVATE mgate_policyd PkgConfig::CMOCKA)
+add_test(NAME policyd_compliance_unit COMMAND test_policyd_compliance)
+set_tests_properties(policyd_compliance_unit PROPERTIES LABELS unit TIMEOUT 60)
