@@ -286,6 +286,9 @@ bool policyd_api_policy(struct policyd *p, struct svc *svc, struct ipc_conn *con
     case MGATE__POLICYD_REQUEST__BODY_DEVICE_STATE:
         api_device_state(&c, r->device_state);
         return true;
+    case MGATE__POLICYD_REQUEST__BODY_REPORT:
+        api_report(&c, r->report);
+        return true;
     case MGATE__POLICYD_REQUEST__BODY_DEVICE_REPORT:
         api_device_report(&c, r->device_report);
         return true;

@@ -8,13 +8,7 @@
 #include "api.h"
 #include "log.h"
 
-/* Protobuf messages of a reply and the memory they point into. */
-struct api_arena {
-    void **v;
-    size_t n, cap;
-};
-
-static void *api_alloc(struct api_arena *a, size_t size)
+void *api_alloc(struct api_arena *a, size_t size)
 {
     if (a->n == a->cap) {
         size_t ncap = a->cap ? a->cap * 2 : 32;
@@ -30,7 +24,7 @@ static void *api_alloc(struct api_arena *a, size_t size)
     return m;
 }
 
-static char *api_str(struct api_arena *a, const unsigned char *s)
+char *api_str(struct api_arena *a, const unsigned char *s)
 {
     const char *t = s ? (const char *)s : "";
     char *d = api_alloc(a, strlen(t) + 1);
@@ -39,15 +33,14 @@ static char *api_str(struct api_arena *a, const unsigned char *s)
     return d;
 }
 
-static void api_arena_free(struct api_arena *a)
+void api_arena_free(struct api_arena *a)
 {
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);
     free(a->v);
 }
 
-/* Appends to a protobuf repeated field of pointers. */
-static int api_push(struct api_arena *a, void ***arr, size_t *n, void *item)
+int api_push(struct api_arena *a, void ***arr, size_t *n, void *item)
 {
     if ((*n & (*n - 1)) == 0 || *n == 0) {
         size_t ncap = *n ? *n * 2 : 4;
@@ -62,7 +55,7 @@ static int api_push(struct api_arena *a, void ***arr, size_t *n, void *item)
     return 0;
 }
 
-static void api_fail(struct api_ctx *c, int rc)
+void api_fail(struct api_ctx *c, int rc)
 {
     svc_reply_error(c->svc, c->conn, c->id, MGATE__ERROR_CODE__ERR_INTERNAL, "%s",
                     rc == -ENOMEM ? "out of memory" : "database error");

@@ -8,6 +8,7 @@
 
 #include "ca.h"
 #include "compliance.h"
+#include "policyd.pb-c.h"
 #include "service.h"
 
 struct policyd_conf {
@@ -36,6 +37,12 @@ struct policyd {
 uint32_t policyd_peer_uid(struct ipc_conn *conn);
 void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
                         const ProtobufCMessage *req, uint32_t body_case, void *ud);
+
+struct reg_device;
+/* A registry record as the API shows it (groups and compliance included).
+ * On failure *out may still need policyd_devinfo_free. */
+int policyd_devinfo(sqlite3 *db, const struct reg_device *d, Mgate__DeviceInfo **out);
+void policyd_devinfo_free(Mgate__DeviceInfo *i);
 
 /* The requests of groups, policies and device state (api_policy.c); false
  * when body_case is not one of them. */

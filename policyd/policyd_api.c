@@ -141,7 +141,7 @@ static char *policyd_dup(const char *s)
     return strdup(s ? s : "");
 }
 
-static void policyd_devinfo_free(Mgate__DeviceInfo *i)
+void policyd_devinfo_free(Mgate__DeviceInfo *i)
 {
     if (!i)
         return;
@@ -163,18 +163,10 @@ static void policyd_devinfo_free(Mgate__DeviceInfo *i)
     free(i);
 }
 
-static int policyd_devlist_add(const struct reg_device *d, void *arg)
+int policyd_devinfo(sqlite3 *db, const struct reg_device *d, Mgate__DeviceInfo **out)
 {
-    struct policyd_devlist *l = arg;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 32;
-        Mgate__DeviceInfo **nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
     Mgate__DeviceInfo *i = calloc(1, sizeof(*i));
+    *out = i;
     if (!i)
         return -ENOMEM;
     mgate__device_info__init(i);
@@ -189,10 +181,9 @@ static int policyd_devlist_add(const struct reg_device *d, void *arg)
     i->state = policyd_dup(d->state);
     i->cert_serial = policyd_dup(d->cert_serial);
     i->cert_fingerprint = policyd_dup(d->cert_fingerprint);
-    l->v[l->n++] = i;
     i->compliance = policyd_dup(d->compliance);
     struct strv groups = {0}, reasons = {0};
-    int rc = grp_device_groups(l->db, d->id, &groups);
+    int rc = grp_device_groups(db, d->id, &groups);
     i->groups = groups.v;
     i->n_groups = groups.n;
     char *rs = policyd_dup(d->compliance_reasons), *save = NULL;
@@ -208,6 +199,24 @@ static int policyd_devlist_add(const struct reg_device *d, void *arg)
         !i->cert_serial || !i->cert_fingerprint)
         return -ENOMEM;
     return 0;
+}
+
+static int policyd_devlist_add(const struct reg_device *d, void *arg)
+{
+    struct policyd_devlist *l = arg;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 32;
+        Mgate__DeviceInfo **nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    Mgate__DeviceInfo *i = NULL;
+    int rc = policyd_devinfo(l->db, d, &i);
+    if (i)
+        l->v[l->n++] = i;
+    return rc;
 }
 
 static void policyd_device_list(struct policyd *p, struct svc *svc, struct ipc_conn *conn,

@@ -5,7 +5,8 @@
 # range, unknown devices and groups, allow / quarantine / deny with their
 # selectors, and an AccessChanged event for every change that alters a
 # device's access (policy edit, link, group membership, compliance, state,
-# revocation), each with the new grant and a greater generation.
+# revocation), each with the new grant and a greater generation. Reports
+# (assets, policies, compliance) as tables, JSON and CSV.
 # Usage: access.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
@@ -271,6 +272,48 @@ $CTL device report 9999 --encrypted yes 2> "$T/rnodev.err"; rc=$?
 check "a report for an unknown device: refused" bash -c "test $rc -eq 1 && grep -q 'no such device' '$T/rnodev.err'"
 $CTL device report "$D1" --result bogus=ok 2> "$T/rbad.err"; rc=$?
 check "a report with an unknown setting: refused, names it" bash -c "test $rc -eq 1 && grep -q \"no setting 'bogus'\" '$T/rbad.err'"
+
+# --- reports ---------------------------------------------------------------------------
+$CTL device report "$D2" --password-set yes --encrypted yes --result "restrict.camera=failed:no camera API" \
+    --result password.min_length=ok > /dev/null
+$CTL report policies > "$T/rp.out"; rc=$?
+cat "$T/rp.out"
+check "report policies: exit 0" test $rc -eq 0
+check "report policies: sales restrict.camera applied on 2, succeeded 1, failed 1" \
+    bash -c "grep -Eq '^sales +restrict.camera +block +2 +1 +1$' '$T/rp.out'"
+check "report policies: sales min_length applied on 2, both succeeded" \
+    bash -c "grep -Eq '^sales +password.min_length +12 +2 +2 +0$' '$T/rp.out'"
+check "report policies: base min_length reaches only D3 (corp/sales overrides it)" \
+    bash -c "grep -Eq '^base +password.min_length +8 +1 +0 +0$' '$T/rp.out'"
+check "report policies: an unlinked policy applies nowhere" \
+    bash -c "grep -Eq '^strict +password.min_length +14 +0 +0 +0$' '$T/rp.out'"
+check "report policies --json" \
+    test "$($CTL --json report policies | jq -r '.[] | select(.policy == "it" and .setting == "vpn.tunnel") | [.applied, .succeeded, .failed] | join(",")')" = "1,0,0"
+check "report policies --csv" \
+    bash -c "$CTL report policies --csv | grep -qx 'sales,restrict.camera,block,2,1,1'"
+$CTL --json report compliance > "$T/rc.json"; cat "$T/rc.json"; echo
+check "report compliance: 3 enrolled, 2 compliant, 1 non-compliant" \
+    test "$(jq -r '[.devices, .compliant, .non_compliant, .unknown] | join(",")' "$T/rc.json")" = "3,2,1,0"
+check "report compliance: the reason counted, the device listed" \
+    test "$(jq -r '(.reasons["required setting restrict.camera = block failed to apply: no camera API"] | tostring) + "," + (.non_compliant_devices[0].id | tostring)' "$T/rc.json")" = "1,$D2"
+check "report compliance (table)" \
+    bash -c "$CTL report compliance | grep -q 'enrolled devices: 3  compliant: 2  non-compliant: 1'"
+check "report compliance --csv: totals and the device's reason" \
+    bash -c "$CTL report compliance --csv > '$T/rc.csv' && grep -qx 'total,,non-compliant,1' '$T/rc.csv' && grep -qx 'device,$D2,required setting restrict.camera = block failed to apply: no camera API,1' '$T/rc.csv'"
+$CTL --json report assets > "$T/ra.json"
+check "report assets --json: every device with its history in order" \
+    test "$(jq -r ".[] | select(.id == $D1) | [.history[].action] | unique | map(select(. == \"pre-enroll\" or . == \"enroll\" or . == \"device-groups\" or . == \"authorize\" or . == \"compliance\")) | length" "$T/ra.json")" = 5
+check "report assets: the first entry of D1's history is its pre-enrollment" \
+    test "$(jq -r ".[] | select(.id == $D1) | .history[0].action" "$T/ra.json")" = pre-enroll
+$CTL report assets --csv > "$T/ra.csv"
+check "report assets --csv: one row per history entry, plus the header" \
+    test "$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1]))))' "$T/ra.csv")" = "$(( $(jq '[.[].history | length] | add' "$T/ra.json") + 1 ))"
+check "report assets --csv: fields with commas are quoted" \
+    bash -c "grep -q ',\"hardware id HW-1, owner o1, name n1, platform ios\"$' '$T/ra.csv'"
+check "report assets (table)" bash -c "$CTL report assets | grep -q '^device $D1  HW-1'"
+$CTL report nonsense 2> /dev/null; rc=$?
+check "report of an unknown kind: usage error" test $rc -eq 2
+$CTL device report "$D2" --password-set yes --encrypted yes --result restrict.camera=ok > /dev/null
 
 # --- states and revocation ------------------------------------------------------------
 N3=$(nev "${SERIAL[3]}")

@@ -76,5 +76,6 @@ int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_device(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_group(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_policy(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_report(struct ctl *ctl, int argc, char **argv);
 
 #endif

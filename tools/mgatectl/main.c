@@ -28,6 +28,8 @@ static const struct ctl_command ctl_commands[] = {
     {"group", ctl_cmd_group, "group create|delete PATH | group list  the group tree (policyd)"},
     {"policy", ctl_cmd_policy,
      "policy create|delete|list|show|set|unset|link|unlink  policies (policyd)"},
+    {"report", ctl_cmd_report,
+     "report assets|policies|compliance [--csv]  device, policy and compliance reports"},
 };
 
 static void ctl_usage(FILE *f)
