@@ -69,9 +69,7 @@ bool otp_verify(const char *pw, const struct reg_secret *s)
     return ok;
 }
 
-static int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
+int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -108,7 +106,7 @@ int enroll_ca_init(struct policyd *p, uint32_t uid, bool force, char **cert_pem,
 }
 
 /* A field of a device record: present, printable, bounded. */
-static bool enroll_field_ok(const char *s)
+bool enroll_field_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 256)
@@ -336,7 +334,8 @@ int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SE
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_NOT_FOUND, "no device %lld", (long long)id);
     if (rc < 0)
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "database error");
-    if (d.cert_serial && !p->ca.cert) {
+    bool external = d.cert_source && strcmp(d.cert_source, "external") == 0;
+    if (d.cert_serial && !external && !p->ca.cert) {
         reg_device_free(&d);
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_UNAVAILABLE,
                            "mgate's CA is not loaded: cannot publish a CRL");
@@ -348,7 +347,7 @@ int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SE
     snprintf(detail, sizeof(detail), "%s -> blocked%s%s", d.state,
              d.cert_serial ? ", certificate serial revoked: " : "", serial);
     if (reg_begin(p->db, why) < 0 || reg_device_set_state(p->db, id, "blocked", why) < 0 ||
-        (d.cert_serial && reg_revoke_serial(p->db, d.cert_serial, id, now, why) < 0) ||
+        (d.cert_serial && reg_revoke_serial(p->db, d.cert_serial, id, now, external, why) < 0) ||
         /* A pre-enrolled device's password dies with it. */
         reg_secret_use(p->db, id, why) < 0 ||
         reg_audit(p->db, uid, id, "revoke", detail, now) < 0 || reg_commit(p->db, why) < 0) {
@@ -359,7 +358,8 @@ int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SE
     }
     log_notice("uid %u revoked device %lld (%s)", uid, (long long)id, detail);
     reg_device_free(&d);
-    if (p->ca.cert)
+    /* An external CA publishes its own CRL; ours changes only for ours. */
+    if (p->ca.cert && !external)
         return enroll_crl(p, crl_pem, e);
     return 0;
 }

@@ -31,6 +31,12 @@ struct enroll_err {
     char msg[REGISTRY_ERR];
 };
 
+/* Fills e; returns -1. */
+int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Record field check: present, printable, at most 256 bytes. */
+bool enroll_field_ok(const char *s);
+
 struct enroll_pre {
     int64_t id;
     char password[OTP_BUF];

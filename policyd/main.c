@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "extca.h"
 #include "log.h"
 #include "policyd.h"
 #include "policyd.pb-c.h"
@@ -40,6 +41,8 @@ static const struct conf_key policyd_schema[] = {
      "a device without a password is non-compliant when its policy requires one"},
     {"compliance_settings", CONF_BOOL, PC(rules.settings), "yes", 0, 0,
      "a device that failed to apply a configured setting is non-compliant"},
+    {"external_ca", CONF_PATH, PC(external_ca), "", 0, 0,
+     "PEM bundle of external CAs whose device certificates may be registered (empty: off)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 #undef PC
@@ -110,6 +113,12 @@ static const struct db_migration policyd_migrations[] = {
      " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
      " setting TEXT NOT NULL, applied INTEGER NOT NULL, detail TEXT NOT NULL,"
      " at INTEGER NOT NULL, PRIMARY KEY (device_id, setting));"},
+    {"external-CA certificates",
+     /* Who issued the device's certificate: mgate's CA or an external one
+      * (external_ca). An external certificate is never on mgate's CRL. */
+     "ALTER TABLE devices ADD COLUMN cert_source TEXT NOT NULL DEFAULT 'mgate'"
+     " CHECK (cert_source IN ('mgate', 'external'));"
+     "ALTER TABLE revoked ADD COLUMN external INTEGER NOT NULL DEFAULT 0;"},
 };
 
 static const char *const policyd_topics[] = {"lifecycle", "access", NULL};
@@ -160,7 +169,7 @@ static int policyd_check(struct service *s, void *ud)
         log_err("[policyd] %s", why);
         return -1;
     }
-    return 0;
+    return extca_load(p);
 }
 
 static int policyd_start(struct service *s, void *ud)
@@ -222,6 +231,7 @@ int main(int argc, char **argv)
     };
     int rc = service_main(&spec, argc, argv);
     ca_free(&policyd.ca);
+    extca_free(&policyd);
     free(policyd.ca_dir);
     return rc;
 }

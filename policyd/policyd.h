@@ -23,6 +23,7 @@ struct policyd_conf {
     char *noncompliant;     /* "deny" or "quarantine" */
     struct conf_list quarantine_subnets, quarantine_dns;
     struct comp_rules rules;
+    char *external_ca; /* PEM bundle; empty: external-CA mode off */
 };
 
 struct policyd {
@@ -31,6 +32,7 @@ struct policyd {
     sqlite3 *db;
     char *ca_dir;
     struct ca ca;
+    X509_STORE *extca; /* external_ca loaded; NULL: off */
 };
 
 /* The peer's uid from SO_PEERCRED, for the audit log. */

@@ -12,6 +12,7 @@
 #include "authorize.h"
 #include "policy_db.h"
 #include "enroll.h"
+#include "extca.h"
 #include "log.h"
 #include "policyd.h"
 
@@ -93,6 +94,24 @@ static void policyd_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *
     free(r.cert_pem);
 }
 
+static void policyd_register_cert(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
+                                  uint64_t id, const Mgate__RegisterCertRequest *rq)
+{
+    struct enroll_err e = {0};
+    struct enroll_result r;
+    if (extca_register(p, policyd_peer_uid(conn), rq, &r, &e) < 0) {
+        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
+        return;
+    }
+    Mgate__EnrollReply rep = MGATE__ENROLL_REPLY__INIT;
+    rep.device_id = (uint64_t)r.id;
+    rep.cert_pem = r.cert_pem;
+    rep.serial = r.serial;
+    rep.fingerprint = r.fingerprint;
+    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_REGISTER_CERT, &rep.base);
+    free(r.cert_pem);
+}
+
 static void policyd_revoke(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
                            const Mgate__RevokeRequest *rq)
 {
@@ -154,6 +173,7 @@ void policyd_devinfo_free(Mgate__DeviceInfo *i)
     free(i->cert_serial);
     free(i->cert_fingerprint);
     free(i->compliance);
+    free(i->cert_source);
     for (size_t k = 0; k < i->n_groups; k++)
         free(i->groups[k]);
     free(i->groups);
@@ -182,6 +202,7 @@ int policyd_devinfo(sqlite3 *db, const struct reg_device *d, Mgate__DeviceInfo *
     i->cert_serial = policyd_dup(d->cert_serial);
     i->cert_fingerprint = policyd_dup(d->cert_fingerprint);
     i->compliance = policyd_dup(d->compliance);
+    i->cert_source = policyd_dup(d->cert_serial ? d->cert_source : "");
     struct strv groups = {0}, reasons = {0};
     int rc = grp_device_groups(db, d->id, &groups);
     i->groups = groups.v;
@@ -193,7 +214,7 @@ int policyd_devinfo(sqlite3 *db, const struct reg_device *d, Mgate__DeviceInfo *
     free(rs);
     i->compliance_reasons = reasons.v;
     i->n_compliance_reasons = reasons.n;
-    if (rc < 0 || !rs || !i->compliance)
+    if (rc < 0 || !rs || !i->compliance || !i->cert_source)
         return rc < 0 ? rc : -ENOMEM;
     if (!i->hardware_id || !i->owner || !i->name || !i->platform || !i->os_version || !i->state ||
         !i->cert_serial || !i->cert_fingerprint)
@@ -260,6 +281,9 @@ void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
     case MGATE__POLICYD_REQUEST__BODY_ENROLL:
         policyd_enroll(p, svc, conn, id, r->enroll);
         policyd_wipe_enroll(r->enroll);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_REGISTER_CERT:
+        policyd_register_cert(p, svc, conn, id, r->register_cert);
         break;
     case MGATE__POLICYD_REQUEST__BODY_REVOKE:
         policyd_revoke(p, svc, conn, id, r->revoke);

@@ -137,8 +137,8 @@ char *reg_col_dup(sqlite3_stmt *st, int i)
 
 #define REG_DEVICE_COLS                                                                            \
     "SELECT id, hardware_id, owner, name, platform, os_version, state, cert_serial, "              \
-    "cert_fingerprint, created, coalesce(last_seen, 0), compliance, compliance_reasons, "         \
-    "compliance_at, generation FROM devices "
+    "cert_fingerprint, created, coalesce(last_seen, 0), compliance, compliance_reasons, "          \
+    "compliance_at, generation, cert_source FROM devices "
 
 static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
 {
@@ -157,6 +157,7 @@ static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
     d->compliance_reasons = reg_col_dup(st, 12);
     d->compliance_at = sqlite3_column_int64(st, 13);
     d->generation = sqlite3_column_int64(st, 14);
+    d->cert_source = reg_col_dup(st, 15);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -171,6 +172,7 @@ void reg_device_free(struct reg_device *d)
     free(d->cert_fingerprint);
     free(d->compliance);
     free(d->compliance_reasons);
+    free(d->cert_source);
     memset(d, 0, sizeof(*d));
 }
 
@@ -207,8 +209,7 @@ int reg_device_by_cert(sqlite3 *db, const char *fingerprint, const char *serial,
                                 NULL);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, fingerprint && *fingerprint ? fingerprint : serial, -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, fingerprint && *fingerprint ? fingerprint : serial, -1, SQLITE_STATIC);
     return reg_device_one(st, d);
 }
 
@@ -265,11 +266,22 @@ int reg_device_each(sqlite3 *db, int (*fn)(const struct reg_device *d, void *arg
 int reg_device_enrolled(sqlite3 *db, int64_t id, const char *serial, const char *fingerprint,
                         const char *os_version, int64_t now, char *why)
 {
-    sqlite3_stmt *st = reg_prep(db,
-                                "UPDATE devices SET state = 'enrolled', cert_serial = ?, "
-                                "cert_fingerprint = ?, os_version = coalesce(?, os_version), "
-                                "last_seen = ? WHERE id = ?",
-                                why);
+    return reg_device_enrolled_from(db, id, serial, fingerprint, os_version, false, now, why);
+}
+
+int reg_device_enrolled_from(sqlite3 *db, int64_t id, const char *serial, const char *fingerprint,
+                             const char *os_version, bool external, int64_t now, char *why)
+{
+    sqlite3_stmt *st =
+        reg_prep(db,
+                 external ? "UPDATE devices SET state = 'enrolled', cert_serial = ?, "
+                            "cert_fingerprint = ?, os_version = coalesce(?, "
+                            "os_version), last_seen = ?, cert_source = 'external' "
+                            "WHERE id = ?"
+                          : "UPDATE devices SET state = 'enrolled', cert_serial = ?, "
+                            "cert_fingerprint = ?, os_version = coalesce(?, "
+                            "os_version), last_seen = ? WHERE id = ?",
+                 why);
     if (!st)
         return -EIO;
     sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
@@ -307,15 +319,19 @@ int reg_serial_known(sqlite3 *db, const char *serial)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int reg_revoke_serial(sqlite3 *db, const char *serial, int64_t device_id, int64_t now, char *why)
+int reg_revoke_serial(sqlite3 *db, const char *serial, int64_t device_id, int64_t now,
+                      bool external, char *why)
 {
-    sqlite3_stmt *st = reg_prep(
-        db, "INSERT OR IGNORE INTO revoked (serial, device_id, revoked_at) VALUES (?, ?, ?)", why);
+    sqlite3_stmt *st = reg_prep(db,
+                                "INSERT OR IGNORE INTO revoked (serial, device_id, revoked_at, "
+                                "external) VALUES (?, ?, ?, ?)",
+                                why);
     if (!st)
         return -EIO;
     sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, device_id);
     sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int(st, 4, external);
     return reg_step_done(db, st, why);
 }
 
@@ -330,7 +346,8 @@ int reg_revoked_list(sqlite3 *db, struct reg_revoked **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = reg_prep(db, "SELECT serial, revoked_at FROM revoked ORDER BY rowid", NULL);
+    sqlite3_stmt *st = reg_prep(
+        db, "SELECT serial, revoked_at FROM revoked WHERE external = 0 ORDER BY rowid", NULL);
     if (!st)
         return -EIO;
     size_t cap = 0;

@@ -19,6 +19,7 @@ struct reg_device {
     char *compliance;         /* unknown, compliant, non-compliant */
     char *compliance_reasons; /* one a line */
     int64_t compliance_at, generation;
+    char *cert_source; /* mgate, external */
 };
 
 struct reg_secret {
@@ -69,10 +70,15 @@ int reg_device_each(sqlite3 *db, int (*fn)(const struct reg_device *d, void *arg
 
 int reg_device_enrolled(sqlite3 *db, int64_t id, const char *serial, const char *fingerprint,
                         const char *os_version, int64_t now, char *why);
+/* The same for a certificate from an external CA (external_ca). */
+int reg_device_enrolled_from(sqlite3 *db, int64_t id, const char *serial, const char *fingerprint,
+                             const char *os_version, bool external, int64_t now, char *why);
 int reg_device_set_state(sqlite3 *db, int64_t id, const char *state, char *why);
 /* 1 when serial was ever issued (it is on a device) or revoked, 0 if not, -EIO. */
 int reg_serial_known(sqlite3 *db, const char *serial);
-int reg_revoke_serial(sqlite3 *db, const char *serial, int64_t device_id, int64_t now, char *why);
+/* external: the serial is another CA's, kept off mgate's CRL. */
+int reg_revoke_serial(sqlite3 *db, const char *serial, int64_t device_id, int64_t now,
+                      bool external, char *why);
 int reg_revoked_list(sqlite3 *db, struct reg_revoked **out, size_t *n);
 void reg_revoked_free(struct reg_revoked *r, size_t n);
 /* The CRL number: incremented and returned (inside the caller's transaction

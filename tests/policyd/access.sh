@@ -357,8 +357,8 @@ write_conf deny
 start
 check "noncompliant_action = deny: a non-compliant device is denied" \
     auth_has 2 'decision=deny .*reason=non-compliant: storage encryption is off'
-check "after a restart: schema 3, groups and policies kept" \
-    bash -c "test \"\$($CTL --json status policyd | jq -r '.[0].schema_version')\" = 3 && $CTL device policy $D2 | grep -q '^password.min_length *12'"
+check "after a restart: schema 4, groups and policies kept" \
+    bash -c "test \"\$($CTL --json status policyd | jq -r '.[0].schema_version')\" = 4 && $CTL device policy $D2 | grep -q '^password.min_length *12'"
 stop
 sed -i '/quarantine_subnets/d; s/noncompliant_action = deny/noncompliant_action = quarantine/' "$CONF"
 "$B/policyd/mgate-policyd" -c "$CONF" --check-config > "$T/badconf.out" 2>&1; rc=$?

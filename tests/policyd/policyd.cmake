@@ -22,3 +22,7 @@ add_executable(test_policyd_compliance ${CMAKE_CURRENT_LIST_DIR}/test_compliance
 target_link_libraries(test_policyd_compliance PRIVATE mgate_policyd PkgConfig::CMOCKA)
 add_test(NAME policyd_compliance_unit COMMAND test_policyd_compliance)
 set_tests_properties(policyd_compliance_unit PROPERTIES LABELS unit TIMEOUT 60)
+
+# External-CA mode: registration of certificates issued elsewhere (netns).
+add_test(NAME policyd_extca COMMAND ${CMAKE_CURRENT_LIST_DIR}/extca.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(policyd_extca PROPERTIES LABELS netns TIMEOUT 120 SKIP_RETURN_CODE 77)

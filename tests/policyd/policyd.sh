@@ -260,8 +260,8 @@ check "policyd exits 0 on SIGTERM" test $rc -eq 0
 start
 check "after a restart the CA is loaded: ca crl still lists the serial" \
     bash -c "$CTL ca crl | openssl crl -noout -text | grep -q 'Serial Number: $SERIAL'"
-check "after a restart: schema 3" \
-    test "$($CTL --json status policyd | jq -r '.[0].schema_version')" = 3
+check "after a restart: schema 4" \
+    test "$($CTL --json status policyd | jq -r '.[0].schema_version')" = 4
 check "ca init --force replaces the CA" \
     bash -c "$CTL ca init --force > '$T/ca3.out' 2>/dev/null && ! cmp -s '$T/ca3.out' '$T/ca.out' && cmp -s '$T/ca3.out' '$T/ca/ca.crt' && test \$(stat -c %a '$T/ca/ca.key') = 600"
 check "ca init --force is audited" test "$(sql "SELECT count(*) FROM audit WHERE action = 'ca-init'")" = 2

@@ -66,6 +66,8 @@ void ctl_resp_free(const struct Mgate__PolicydResponse *r);
 void ctl_fmt_time(uint64_t t, char *buf, size_t len);
 /* --name VALUE or --name=VALUE at argv[*i]; advances *i. */
 bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* A whole file (caller frees); NULL with errno. */
+char *ctl_read_file(const char *path);
 /* device groups|policy|state (ctl_devpolicy.c); -1 when argv[0] is none. */
 int ctl_device_more(struct ctl *ctl, int argc, char **argv);
 

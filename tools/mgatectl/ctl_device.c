@@ -308,6 +308,7 @@ static void ctl_device_json(const Mgate__DeviceList *l)
         json_str(&j, "state", d->state);
         json_str(&j, "cert_serial", d->cert_serial);
         json_str(&j, "cert_fingerprint", d->cert_fingerprint);
+        json_str(&j, "cert_source", d->cert_source);
         ctl_fmt_time(d->created, t, sizeof(t));
         json_str(&j, "created", t);
         if (d->last_seen) {
@@ -349,7 +350,7 @@ static void ctl_device_table(const Mgate__DeviceList *l)
     }
 }
 
-static char *ctl_read_file(const char *path)
+char *ctl_read_file(const char *path)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -464,6 +465,7 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
             "       mgatectl device groups ID [GROUP...]\n"
             "       mgatectl device policy ID\n"
             "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n"
+            "       mgatectl device register-cert --hwid ID --cert FILE [--os-version V]\n"
             "       mgatectl device report ID [--password-set yes|no] [--encrypted yes|no]\n"
             "                [--jailbroken yes|no] [--os-version V]\n"
             "                [--result SETTING=ok|failed[:DETAIL]]...\n");

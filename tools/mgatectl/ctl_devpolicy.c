@@ -1,6 +1,7 @@
 /* mgatectl device groups|policy|state: a device's groups, its effective
  * policy (each setting with the group and policy it came from) and its
  * administrative state. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,9 +209,50 @@ static int ctl_device_report(struct ctl *ctl, uint64_t id, int argc, char **argv
     return rc;
 }
 
+static int ctl_register_cert(struct ctl *ctl, int argc, char **argv)
+{
+    const char *hwid = NULL, *file = NULL, *osv = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!ctl_opt(argc, argv, &i, "--hwid", &hwid) &&
+            !ctl_opt(argc, argv, &i, "--cert", &file) &&
+            !ctl_opt(argc, argv, &i, "--os-version", &osv)) {
+            fprintf(stderr, "mgatectl device register-cert: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!hwid || !file) {
+        fprintf(stderr,
+                "usage: mgatectl device register-cert --hwid ID --cert FILE [--os-version V]\n");
+        return 2;
+    }
+    char *pem = ctl_read_file(file);
+    if (!pem) {
+        fprintf(stderr, "mgatectl device register-cert: %s: %s\n", file, strerror(errno));
+        return 1;
+    }
+    Mgate__RegisterCertRequest rq = MGATE__REGISTER_CERT_REQUEST__INIT;
+    rq.hardware_id = (char *)hwid;
+    rq.cert_pem = pem;
+    rq.os_version = osv ? (char *)osv : "";
+    const Mgate__PolicydResponse *r = NULL;
+    int rc = ctl_policyd(ctl, "device register-cert", MGATE__POLICYD_REQUEST__BODY_REGISTER_CERT,
+                         &rq.base, &r);
+    free(pem);
+    if (rc)
+        return rc;
+    if (r->body_case == MGATE__POLICYD_RESPONSE__BODY_REGISTER_CERT)
+        printf("device %llu enrolled with its external certificate, serial %s, fingerprint %s\n",
+               (unsigned long long)r->register_cert->device_id, r->register_cert->serial,
+               r->register_cert->fingerprint);
+    ctl_resp_free(r);
+    return 0;
+}
+
 int ctl_device_more(struct ctl *ctl, int argc, char **argv)
 {
     uint64_t id;
+    if (strcmp(argv[0], "register-cert") == 0)
+        return ctl_register_cert(ctl, argc - 1, argv + 1);
     if (strcmp(argv[0], "report") == 0 && argc >= 2) {
         if (!ctl_dev_id(argv[1], &id))
             return 2;
