@@ -2,6 +2,7 @@
 #include "authorize.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,67 @@ int access_grant_device(struct policyd *p, const struct reg_device *d, struct ac
     return rc;
 }
 
+/* SHA-256 (hex) of what the gateway enforces: decision, tunnel, selectors,
+ * DNS. The reason and the generation are left out. */
+static int access_digest(const Mgate__AccessGrant *g, char hex[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char out[32];
+    unsigned int len = 0;
+    char buf[96];
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    snprintf(buf, sizeof(buf), "%d/%d|", (int)g->decision, (int)g->full_tunnel);
+    ok = ok && EVP_DigestUpdate(md, buf, strlen(buf)) == 1;
+    for (size_t i = 0; ok && i < g->n_selectors; i++) {
+        snprintf(buf, sizeof(buf), "%s/%u/%u;", g->selectors[i]->subnet, g->selectors[i]->protocol,
+                 g->selectors[i]->port);
+        ok = EVP_DigestUpdate(md, buf, strlen(buf)) == 1;
+    }
+    ok = ok && EVP_DigestUpdate(md, "|", 1) == 1;
+    for (size_t i = 0; ok && i < g->n_dns; i++)
+        ok = EVP_DigestUpdate(md, g->dns[i], strlen(g->dns[i])) == 1 &&
+             EVP_DigestUpdate(md, ";", 1) == 1;
+    ok = ok && EVP_DigestFinal_ex(md, out, &len) == 1 && len == sizeof(out);
+    EVP_MD_CTX_free(md);
+    for (size_t i = 0; ok && i < sizeof(out); i++)
+        snprintf(hex + 2 * i, 3, "%02x", out[i]);
+    return ok ? 0 : -1;
+}
+
+/* Keeps the digest of a grant; with bump, the generation grows (the
+ * grant is not what the gateway was last told). */
+static int access_record(struct policyd *p, int64_t id, const char *digest, bool bump)
+{
+    sqlite3_stmt *st = reg_prep(p->db,
+                                bump ? "UPDATE devices SET access_digest = ?, "
+                                       "generation = generation + 1 WHERE id = ?"
+                                     : "UPDATE devices SET access_digest = ? WHERE id = ?",
+                                NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    return reg_step_done(p->db, st, NULL);
+}
+
+/* The grant of a device for Authorize, recorded: a grant that differs from
+ * the last one told (a config change across a restart) gets a new
+ * generation. */
+static int access_grant_answer(struct policyd *p, const struct reg_device *d,
+                               struct access_grant *g)
+{
+    int rc = access_grant_device(p, d, g);
+    char digest[65];
+    if (rc < 0 || access_digest(&g->g, digest) < 0 || strcmp(digest, d->access_digest) == 0)
+        return rc;
+    bool bump = *d->access_digest != '\0';
+    if (access_record(p, d->id, digest, bump) < 0)
+        log_err("cannot record the grant of device %lld", (long long)d->id);
+    else if (bump)
+        g->g.generation++;
+    return 0;
+}
+
 void access_authorize(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
                       const Mgate__AuthorizeRequest *rq)
 {
@@ -228,7 +290,7 @@ void access_authorize(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
             access_deny(&g, "%s", "the serial does not match the registered certificate");
             g.g.reason = g.reason;
         } else {
-            rc = access_grant_device(p, &d, &g);
+            rc = access_grant_answer(p, &d, &g);
         }
         int64_t now = time(NULL);
         if (rc == 0) {
@@ -239,7 +301,7 @@ void access_authorize(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
             char detail[768];
             snprintf(detail, sizeof(detail), "%s from %s: %s", dec, peer, g.reason);
             if (reg_device_seen(p->db, d.id, now) < 0 ||
-                reg_audit(p->db, UINT32_MAX, d.id, "authorize", detail, now) < 0)
+                reg_audit(p->db, policyd_peer_uid(conn), d.id, "authorize", detail, now) < 0)
                 log_err("cannot record the authorization of device %lld", (long long)d.id);
             log_info("authorize device %lld: %s", (long long)d.id, detail);
         }
@@ -262,31 +324,41 @@ uint32_t access_publish(struct policyd *p, const int64_t *ids, size_t n)
     char why[REGISTRY_ERR];
     if (n == 0)
         return 0;
-    if (reg_begin(p->db, why) < 0) {
-        log_err("cannot bump access generations: %s", why);
+    int64_t *changed = calloc(n, sizeof(*changed));
+    size_t n_changed = 0;
+    if (!changed || reg_begin(p->db, why) < 0) {
+        log_err("cannot publish access changes: %s", changed ? why : "out of memory");
+        free(changed);
         return 0;
     }
+    /* First the new generations, committed; then the events. */
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st =
-            reg_prep(p->db, "UPDATE devices SET generation = generation + 1 WHERE id = ?", why);
-        if (!st || (sqlite3_bind_int64(st, 1, ids[i]), reg_step_done(p->db, st, why)) < 0) {
-            reg_rollback(p->db);
-            log_err("cannot bump access generations: %s", why);
-            return 0;
-        }
+        struct reg_device d;
+        struct access_grant g;
+        char digest[65];
+        if (reg_device_by_id(p->db, ids[i], &d) < 0)
+            continue;
+        if (d.cert_serial && access_grant_device(p, &d, &g) == 0 &&
+            access_digest(&g.g, digest) == 0 && strcmp(digest, d.access_digest) != 0 &&
+            access_record(p, d.id, digest, true) == 0)
+            changed[n_changed++] = d.id;
+        if (d.cert_serial)
+            access_grant_free(&g);
+        reg_device_free(&d);
     }
     if (reg_commit(p->db, why) < 0) {
         reg_rollback(p->db);
-        log_err("cannot bump access generations: %s", why);
+        log_err("cannot publish access changes: %s", why);
+        free(changed);
         return 0;
     }
     uint32_t sent = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_changed; i++) {
         struct reg_device d;
-        if (reg_device_by_id(p->db, ids[i], &d) < 0)
+        if (reg_device_by_id(p->db, changed[i], &d) < 0)
             continue;
         struct access_grant g;
-        if (d.cert_serial && access_grant_device(p, &d, &g) == 0) {
+        if (access_grant_device(p, &d, &g) == 0) {
             Mgate__AccessChanged ev = MGATE__ACCESS_CHANGED__INIT;
             ev.serial = d.cert_serial;
             ev.fingerprint = d.cert_fingerprint ? d.cert_fingerprint : "";
@@ -294,11 +366,12 @@ uint32_t access_publish(struct policyd *p, const int64_t *ids, size_t n)
             if (svc_publish(service_svc(p->s), "access", MGATE__POLICYD_EVENT__BODY_ACCESS_CHANGED,
                             &ev.base) >= 0)
                 sent++;
-            log_info("access of device %lld changed: %s", (long long)d.id, g.reason);
+            log_info("access of device %lld changed (generation %llu): %s", (long long)d.id,
+                     (unsigned long long)g.g.generation, g.reason);
         }
-        if (d.cert_serial)
-            access_grant_free(&g);
+        access_grant_free(&g);
         reg_device_free(&d);
     }
+    free(changed);
     return sent;
 }

@@ -113,12 +113,16 @@ static const struct db_migration policyd_migrations[] = {
      " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
      " setting TEXT NOT NULL, applied INTEGER NOT NULL, detail TEXT NOT NULL,"
      " at INTEGER NOT NULL, PRIMARY KEY (device_id, setting));"},
-    {"external-CA certificates",
+    {"external-CA certificates; the digest of each device's last published grant",
      /* Who issued the device's certificate: mgate's CA or an external one
       * (external_ca). An external certificate is never on mgate's CRL. */
      "ALTER TABLE devices ADD COLUMN cert_source TEXT NOT NULL DEFAULT 'mgate'"
      " CHECK (cert_source IN ('mgate', 'external'));"
-     "ALTER TABLE revoked ADD COLUMN external INTEGER NOT NULL DEFAULT 0;"},
+     "ALTER TABLE revoked ADD COLUMN external INTEGER NOT NULL DEFAULT 0;"
+     /* SHA-256 of what the gateway enforces (decision, selectors, DNS,
+      * tunnel): an event goes out, and the generation grows, only when it
+      * changes. */
+     "ALTER TABLE devices ADD COLUMN access_digest TEXT NOT NULL DEFAULT '';"},
 };
 
 static const char *const policyd_topics[] = {"lifecycle", "access", NULL};

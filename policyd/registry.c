@@ -138,7 +138,7 @@ char *reg_col_dup(sqlite3_stmt *st, int i)
 #define REG_DEVICE_COLS                                                                            \
     "SELECT id, hardware_id, owner, name, platform, os_version, state, cert_serial, "              \
     "cert_fingerprint, created, coalesce(last_seen, 0), compliance, compliance_reasons, "          \
-    "compliance_at, generation, cert_source FROM devices "
+    "compliance_at, generation, cert_source, access_digest FROM devices "
 
 static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
 {
@@ -158,6 +158,7 @@ static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
     d->compliance_at = sqlite3_column_int64(st, 13);
     d->generation = sqlite3_column_int64(st, 14);
     d->cert_source = reg_col_dup(st, 15);
+    d->access_digest = reg_col_dup(st, 16);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -173,6 +174,7 @@ void reg_device_free(struct reg_device *d)
     free(d->compliance);
     free(d->compliance_reasons);
     free(d->cert_source);
+    free(d->access_digest);
     memset(d, 0, sizeof(*d));
 }
 

@@ -19,7 +19,8 @@ struct reg_device {
     char *compliance;         /* unknown, compliant, non-compliant */
     char *compliance_reasons; /* one a line */
     int64_t compliance_at, generation;
-    char *cert_source; /* mgate, external */
+    char *cert_source;   /* mgate, external */
+    char *access_digest; /* of the last grant published or answered */
 };
 
 struct reg_secret {

@@ -211,8 +211,14 @@ check "an unknown certificate: deny, device 0" has "$T/unknown.out" "decision=de
 check "a serial that is not the registered certificate's: deny" has "$T/mismatch.out" "decision=deny .*does not match"
 
 # --- events: policy edit, link, group membership ------------------------------------
+N3=$(nev "${SERIAL[3]}")
+check "D3's membership of corp/it was an access change: one event" test "$N3" = 1
+$CTL policy set base password.history 5 > "$T/edit0.out"
+check "an edit that changes no grant: no access event" bash -c "! grep -q 'access changed' '$T/edit0.out'"
 $CTL policy set base vpn.subnets 10.1.0.0/24 > "$T/edit.out"
-check "a policy edit reports the access events it sent (D1; D3 in corp/it too)" has "$T/edit.out" "access changed for 2 devices"
+check "a policy edit sends AccessChanged only where the grant changed (D1, not D3's full tunnel)" \
+    has "$T/edit.out" "access changed for 1 device)"
+check "no new event for D3" test "$(nev "${SERIAL[3]}")" = "$N3"
 wait_ev 1 1
 lastev "${SERIAL[1]}" > "$T/ev1"; cat "$T/ev1"
 check "policy edit: AccessChanged for D1 with the narrower selectors" \
