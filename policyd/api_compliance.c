@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "authorize.h"
+#include "enroll.h"
 #include "log.h"
 
 static int api_report_store(sqlite3 *db, int64_t dev, const Mgate__DeviceReportRequest *rq,
@@ -87,6 +88,50 @@ static char *api_join_lines(const struct strv *v)
     return s;
 }
 
+static void api_results_free(struct comp_result *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++)
+        free((char *)r[i].detail);
+    free(r);
+}
+
+/* Every per-setting result the device has reported, the latest of each. */
+static int api_results_load(sqlite3 *db, int64_t dev, struct comp_result **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = reg_prep(
+        db, "SELECT setting, applied, detail FROM setting_results WHERE device_id = ?", NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, dev);
+    size_t cap = 0;
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        int s = pol_setting_find((const char *)sqlite3_column_text(st, 0));
+        if (s < 0)
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : POL_N_SETTINGS;
+            struct comp_result *nr = realloc(*out, ncap * sizeof(*nr));
+            if (!nr) {
+                rc = -ENOMEM;
+                break;
+            }
+            *out = nr;
+            cap = ncap;
+        }
+        struct comp_result *r = &(*out)[(*n)++];
+        r->setting = s;
+        r->applied = sqlite3_column_int(st, 1) != 0;
+        r->detail = reg_col_dup(st, 2);
+        if (!r->detail)
+            rc = -ENOMEM;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int api_report_find(struct api_ctx *c, const Mgate__DeviceReportRequest *rq,
                            struct reg_device *d)
 {
@@ -112,23 +157,24 @@ void api_device_report(struct api_ctx *c, const Mgate__DeviceReportRequest *rq)
         svc_reply_error(c->svc, c->conn, c->id, MGATE__ERROR_CODE__ERR_INTERNAL, "database error");
         return;
     }
-    struct comp_result *res = calloc(rq->n_results ? rq->n_results : 1, sizeof(*res));
+    struct comp_result *res = NULL;
+    size_t n_res = 0;
     struct strv reasons = {0};
     struct pdb_effective e = {0};
     struct access_grant g = {0};
     char why[REGISTRY_ERR] = "database error", *joined = NULL;
     int64_t now = time(NULL);
-    if (!res) {
-        rc = -ENOMEM;
-        goto out;
-    }
     for (size_t i = 0; i < rq->n_results; i++) {
-        res[i].setting = pol_setting_find(rq->results[i]->setting);
-        res[i].applied = rq->results[i]->applied;
-        res[i].detail = rq->results[i]->detail;
-        if (res[i].setting < 0) {
+        const Mgate__SettingResult *r = rq->results[i];
+        if (pol_setting_find(r->setting) < 0) {
             snprintf(why, sizeof(why), "result %zu: no setting '%s'", i + 1,
-                     rq->results[i]->setting ? rq->results[i]->setting : "");
+                     r->setting ? r->setting : "");
+            rc = -EINVAL;
+            goto out;
+        }
+        if (r->detail && *r->detail && !enroll_field_ok(r->detail)) {
+            snprintf(why, sizeof(why), "result %zu: the detail is too long or not printable",
+                     i + 1);
             rc = -EINVAL;
             goto out;
         }
@@ -139,6 +185,20 @@ void api_device_report(struct api_ctx *c, const Mgate__DeviceReportRequest *rq)
         rc = -EINVAL;
         goto out;
     }
+    if (rq->os_version && *rq->os_version && !enroll_field_ok(rq->os_version)) {
+        snprintf(why, sizeof(why), "the OS version is too long or not printable");
+        rc = -EINVAL;
+        goto out;
+    }
+    /* The report first, then the verdict on every result the device has
+     * given so far: a report may carry only some settings. */
+    if (reg_begin(c->p->db, why) < 0 || api_report_store(c->p->db, d.id, rq, now, why) < 0 ||
+        (rc = api_results_load(c->p->db, d.id, &res, &n_res)) < 0 ||
+        (rc = pdb_effective(c->p->db, d.id, &e)) < 0) {
+        reg_rollback(c->p->db);
+        rc = rc == -ENOMEM ? rc : -EIO;
+        goto out;
+    }
     struct comp_report rep = {
         .platform = d.platform,
         .os_version = rq->os_version && *rq->os_version ? rq->os_version : d.os_version,
@@ -146,12 +206,11 @@ void api_device_report(struct api_ctx *c, const Mgate__DeviceReportRequest *rq)
         .encryption_on = rq->encryption_on,
         .jailbroken = rq->jailbroken,
         .results = res,
-        .n_results = rq->n_results,
+        .n_results = n_res,
     };
-    if ((rc = pdb_effective(c->p->db, d.id, &e)) < 0)
-        goto out;
     int ok = comp_evaluate(&c->p->conf.rules, &rep, &e.eff, &reasons);
     if (ok < 0 || !(joined = api_join_lines(&reasons))) {
+        reg_rollback(c->p->db);
         rc = -ENOMEM;
         goto out;
     }
@@ -162,8 +221,7 @@ void api_device_report(struct api_ctx *c, const Mgate__DeviceReportRequest *rq)
     for (char *p = detail; *p; p++)
         if (*p == '\n')
             *p = ';';
-    if (reg_begin(c->p->db, why) < 0 || api_report_store(c->p->db, d.id, rq, now, why) < 0 ||
-        api_compliance_store(c->p->db, d.id, state, joined, now, why) < 0 ||
+    if (api_compliance_store(c->p->db, d.id, state, joined, now, why) < 0 ||
         reg_audit(c->p->db, c->uid, d.id, "compliance", detail, now) < 0 ||
         reg_commit(c->p->db, why) < 0) {
         reg_rollback(c->p->db);
@@ -196,7 +254,7 @@ out:
         svc_reply_error(c->svc, c->conn, c->id, api_code(rc), "%s",
                         rc == -ENOMEM ? "out of memory" : why);
     }
-    free(res);
+    api_results_free(res, n_res);
     free(joined);
     strv_free(&reasons);
     pdb_effective_free(&e);

@@ -271,6 +271,16 @@ N1=$(nev "${SERIAL[1]}")
 $CTL device report "$D1" --password-set yes --encrypted yes --os-version 16.2 > /dev/null
 sleep 0.5
 check "the same verdict again: no event" test "$(nev "${SERIAL[1]}")" = "$N1"
+$CTL device report "$D1" --password-set yes --encrypted yes --result "restrict.camera=failed:busy" > /dev/null
+$CTL device report "$D1" --password-set yes --encrypted yes --result password.min_length=ok > "$T/c4.out"
+check "a report without a setting keeps its last result (the failure stands)" \
+    has "$T/c4.out" "required setting restrict.camera = block failed to apply: busy"
+$CTL device report "$D1" --password-set yes --encrypted yes --result restrict.camera=ok > "$T/c5.out"
+check "the setting applied at last: compliant" has "$T/c5.out" "device $D1: compliant"
+$CTL device report "$D1" --os-version "$(printf '16\001')" 2> "$T/ctl.err"; rc=$?
+check "a report with a control character in the OS version: refused" \
+    bash -c "test $rc -eq 1 && grep -q 'not printable' '$T/ctl.err'"
+N1=$(nev "${SERIAL[1]}")
 $CTL device report "$D3" --password-set yes --encrypted yes --os-version 12 > "$T/c3.out"
 check "per-platform minimum: android 12 < 13" has "$T/c3.out" "OS version 12 is older than the minimum 13"
 $CTL device report "$D3" --password-set yes --encrypted yes --os-version 13.0.1 > /dev/null
