@@ -275,8 +275,11 @@ $CTL device report "$D1" --password-set yes --encrypted yes --result "restrict.c
 $CTL device report "$D1" --password-set yes --encrypted yes --result password.min_length=ok > "$T/c4.out"
 check "a report without a setting keeps its last result (the failure stands)" \
     has "$T/c4.out" "required setting restrict.camera = block failed to apply: busy"
-$CTL device report "$D1" --password-set yes --encrypted yes --result restrict.camera=ok > "$T/c5.out"
-check "the setting applied at last: compliant" has "$T/c5.out" "device $D1: compliant"
+$CTL device report --fingerprint "${FP[1]}" --password-set yes --encrypted yes --result restrict.camera=ok > "$T/c5.out"
+check "the setting applied at last (reported by fingerprint, as check-in will): compliant" \
+    has "$T/c5.out" "device $D1: compliant"
+$CTL device report --fingerprint 00ff --encrypted yes 2> "$T/fp404.err"; rc=$?
+check "a report for an unknown fingerprint: refused" bash -c "test $rc -eq 1 && grep -q 'no such device' '$T/fp404.err'"
 $CTL device report "$D1" --os-version "$(printf '16\001')" 2> "$T/ctl.err"; rc=$?
 check "a report with a control character in the OS version: refused" \
     bash -c "test $rc -eq 1 && grep -q 'not printable' '$T/ctl.err'"

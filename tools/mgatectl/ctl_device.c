@@ -456,18 +456,18 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
         ctl_resp_free(r);
         return 0;
     }
-    fprintf(stderr,
-            "usage: mgatectl device pre-enroll --hwid ID --owner O --name N --platform P\n"
-            "       mgatectl device pre-enroll --csv FILE\n"
-            "       mgatectl device list\n"
-            "       mgatectl device enroll --hwid ID --password P --csr FILE\n"
-            "       mgatectl device revoke ID\n"
-            "       mgatectl device groups ID [GROUP...]\n"
-            "       mgatectl device policy ID\n"
-            "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n"
-            "       mgatectl device register-cert --hwid ID --cert FILE [--os-version V]\n"
-            "       mgatectl device report ID [--password-set yes|no] [--encrypted yes|no]\n"
-            "                [--jailbroken yes|no] [--os-version V]\n"
-            "                [--result SETTING=ok|failed[:DETAIL]]...\n");
+    fprintf(stderr, "usage: mgatectl device pre-enroll --hwid ID --owner O --name N --platform P\n"
+                    "       mgatectl device pre-enroll --csv FILE\n"
+                    "       mgatectl device list\n"
+                    "       mgatectl device enroll --hwid ID --password P --csr FILE\n"
+                    "       mgatectl device revoke ID\n"
+                    "       mgatectl device groups ID [GROUP...]\n"
+                    "       mgatectl device policy ID\n"
+                    "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n"
+                    "       mgatectl device register-cert --hwid ID --cert FILE [--os-version V]\n"
+                    "       mgatectl device report ID|--fingerprint FP [--password-set yes|no]\n"
+                    "                [--encrypted yes|no]\n"
+                    "                [--jailbroken yes|no] [--os-version V]\n"
+                    "                [--result SETTING=ok|failed[:DETAIL]]...\n");
     return 2;
 }

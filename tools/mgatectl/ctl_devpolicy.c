@@ -165,7 +165,9 @@ bad:
     return -1;
 }
 
-static int ctl_device_report(struct ctl *ctl, uint64_t id, int argc, char **argv)
+/* The device by id, or by its certificate's fingerprint (fp) as the
+ * check-in endpoint will name it. */
+static int ctl_device_report(struct ctl *ctl, uint64_t id, const char *fp, int argc, char **argv)
 {
     Mgate__DeviceReportRequest rq = MGATE__DEVICE_REPORT_REQUEST__INIT;
     Mgate__SettingResult *res = calloc((size_t)argc + 1, sizeof(*res));
@@ -173,6 +175,7 @@ static int ctl_device_report(struct ctl *ctl, uint64_t id, int argc, char **argv
     char **owned = calloc((size_t)argc + 1, sizeof(*owned));
     int rc = res && ptrs && owned ? 0 : 1;
     rq.device_id = id;
+    rq.fingerprint = fp ? (char *)fp : "";
     for (int i = 0; rc == 0 && i < argc; i++) {
         const char *v = NULL;
         if (ctl_opt(argc, argv, &i, "--password-set", &v))
@@ -253,10 +256,12 @@ int ctl_device_more(struct ctl *ctl, int argc, char **argv)
     uint64_t id;
     if (strcmp(argv[0], "register-cert") == 0)
         return ctl_register_cert(ctl, argc - 1, argv + 1);
+    if (strcmp(argv[0], "report") == 0 && argc >= 3 && strcmp(argv[1], "--fingerprint") == 0)
+        return ctl_device_report(ctl, 0, argv[2], argc - 3, argv + 3);
     if (strcmp(argv[0], "report") == 0 && argc >= 2) {
         if (!ctl_dev_id(argv[1], &id))
             return 2;
-        return ctl_device_report(ctl, id, argc - 2, argv + 2);
+        return ctl_device_report(ctl, id, NULL, argc - 2, argv + 2);
     }
     if (strcmp(argv[0], "groups") == 0 && argc >= 2) {
         if (!ctl_dev_id(argv[1], &id))
