@@ -37,6 +37,10 @@ int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ..
 /* Record field check: present, printable, at most 256 bytes. */
 bool enroll_field_ok(const char *s);
 
+/* A refused enrollment: logged, audited (committed on its own) and told. */
+int enroll_refuse(struct policyd *p, uint32_t uid, int64_t dev, struct enroll_err *e,
+                  Mgate__ErrorCode code, const char *hwid, const char *why);
+
 struct enroll_pre {
     int64_t id;
     char password[OTP_BUF];
@@ -55,8 +59,6 @@ struct enroll_result {
     char serial[CA_SERIAL_HEX];
     char fingerprint[65];
 };
-int enroll_enroll(struct policyd *p, uint32_t uid, const Mgate__EnrollRequest *rq,
-                  struct enroll_result *out, struct enroll_err *e);
 int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SERIAL_HEX],
                   char **crl_pem, struct enroll_err *e);
 int enroll_crl(struct policyd *p, char **crl_pem, struct enroll_err *e);

@@ -12,6 +12,7 @@
 #include "authorize.h"
 #include "policy_db.h"
 #include "enroll.h"
+#include "enroll_job.h"
 #include "extca.h"
 #include "log.h"
 #include "policyd.h"
@@ -74,24 +75,6 @@ static void policyd_pre_enroll(struct policyd *p, struct svc *svc, struct ipc_co
     free(pre);
     free(items);
     free(ptrs);
-}
-
-static void policyd_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
-                           const Mgate__EnrollRequest *rq)
-{
-    struct enroll_err e = {0};
-    struct enroll_result r;
-    if (enroll_enroll(p, policyd_peer_uid(conn), rq, &r, &e) < 0) {
-        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
-        return;
-    }
-    Mgate__EnrollReply rep = MGATE__ENROLL_REPLY__INIT;
-    rep.device_id = (uint64_t)r.id;
-    rep.cert_pem = r.cert_pem;
-    rep.serial = r.serial;
-    rep.fingerprint = r.fingerprint;
-    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_ENROLL, &rep.base);
-    free(r.cert_pem);
 }
 
 static void policyd_register_cert(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
@@ -279,7 +262,7 @@ void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
         policyd_pre_enroll(p, svc, conn, id, r->pre_enroll);
         break;
     case MGATE__POLICYD_REQUEST__BODY_ENROLL:
-        policyd_enroll(p, svc, conn, id, r->enroll);
+        enroll_job_start(p, svc, conn, id, r->enroll);
         policyd_wipe_enroll(r->enroll);
         break;
     case MGATE__POLICYD_REQUEST__BODY_REGISTER_CERT:

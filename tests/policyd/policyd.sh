@@ -219,8 +219,24 @@ check "enroll with an RSA-2048 CSR" \
     bash -c "$CTL device enroll --hwid IMEI-101 --password '$PW101' --csr '$T/rsa.csr' > '$T/rsa.crt' 2>/dev/null"
 check "enroll with a P-384 CSR" \
     bash -c "$CTL device enroll --hwid IMEI-103 --password '$PW103' --csr '$T/p384.csr' > '$T/p384.crt' 2>/dev/null"
+# Four enrollments at once with one password: the worker threads race, the
+# loop commits one.
+PW201=$(jq -r '.[0].password' "$T/json.out")
+RACE=()
+for i in 1 2 3 4; do
+    $CTL device enroll --hwid IMEI-201 --password "$PW201" --csr "$T/dev1.csr" \
+        > "$T/race$i.crt" 2> "$T/race$i.err" &
+    RACE+=($!)
+done
+wait "${RACE[@]}"
+check "four enrollments at once with one password: exactly one certificate" \
+    test "$(cat "$T"/race*.crt | grep -c 'BEGIN CERTIFICATE')" = 1
+check "the three others are told the password was used" \
+    test "$(grep -l 'already used' "$T"/race*.err | wc -l)" = 3
+check "one enrollment in the audit log for IMEI-201" \
+    test "$(sql "SELECT count(*) FROM audit a JOIN devices d ON d.id = a.device_id WHERE d.hardware_id = 'IMEI-201' AND a.action = 'enroll'")" = 1
 check "all issued serials are distinct" \
-    test "$(sql 'SELECT count(DISTINCT cert_serial) FROM devices WHERE cert_serial IS NOT NULL')" = 3
+    test "$(sql 'SELECT count(DISTINCT cert_serial) FROM devices WHERE cert_serial IS NOT NULL')" = 4
 
 # --- revocation and the CRL -------------------------------------------------
 $CTL ca crl > "$T/crl0.pem"; rc=$?
