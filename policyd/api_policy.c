@@ -171,7 +171,7 @@ static void api_policy_set(struct api_ctx *c, const Mgate__PolicySetRequest *rq)
     }
     int64_t pid = pdb_policy_id(c->p->db, rq->name, why);
     int rc = pid < 0 ? (int)pid : pdb_setting_set(c->p->db, pid, rq->setting, canon, why);
-    if (rc == 0 && pdb_policy_devices(c->p->db, pid, &ids, &n) < 0)
+    if (rc == 0 && grp_policy_devices(c->p->db, pid, &ids, &n) < 0)
         rc = -EIO;
     if (canon)
         snprintf(detail, sizeof(detail), "policy %s: %s = %s", rq->name, rq->setting, canon);

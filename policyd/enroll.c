@@ -1,6 +1,6 @@
-/* Enrollment with mgate's CA (see enroll.h). The enrollment request itself
- * runs its password check and signing on a worker (enroll_job.c); CA
- * creation and CRLs stay on the loop: they are rare and admin-driven. */
+/* Enrollment with mgate's CA (see enroll.h). Password hashing and signing
+ * run on workers (enroll_job.c); CA creation and CRLs stay on the loop:
+ * they are rare and admin-driven. */
 #include "enroll.h"
 
 #include <ctype.h>
@@ -118,8 +118,7 @@ bool enroll_field_ok(const char *s)
     return true;
 }
 
-int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *const *devs,
-                      size_t n, struct enroll_pre *out, struct enroll_err *e)
+int enroll_pre_check(Mgate__PreEnrollDevice *const *devs, size_t n, struct enroll_err *e)
 {
     if (n == 0)
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_INVALID, "no device to pre-enroll");
@@ -135,9 +134,32 @@ int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *c
                                "device %zu: the %s is empty, too long or not printable", i + 1,
                                bad);
     }
+    return 0;
+}
+
+int enroll_pre_secrets(struct enroll_pre *out, struct reg_secret *secrets, size_t n,
+                       int64_t expires)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i].expires = expires;
+        if (otp_generate(out[i].password) < 0 ||
+            otp_new_secret(out[i].password, expires, &secrets[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int64_t enroll_pre_expiry(const struct policyd *p, int64_t now)
+{
+    return now + (int64_t)ms_to_s(p->conf.otp_validity);
+}
+
+int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *const *devs,
+                      size_t n, struct enroll_pre *out, const struct reg_secret *secrets,
+                      struct enroll_err *e)
+{
     char why[REGISTRY_ERR];
     int64_t now = time(NULL);
-    int64_t expires = now + (int64_t)ms_to_s(p->conf.otp_validity);
     if (reg_begin(p->db, why) < 0)
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", why);
     for (size_t i = 0; i < n; i++) {
@@ -153,17 +175,11 @@ int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *c
             }
             return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", why);
         }
-        struct reg_secret s;
         out[i].id = id;
-        out[i].expires = expires;
-        if (otp_generate(out[i].password) < 0 || otp_new_secret(out[i].password, expires, &s) < 0) {
-            reg_rollback(p->db);
-            return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "no randomness");
-        }
         char detail[REGISTRY_ERR + 64];
         snprintf(detail, sizeof(detail), "hardware id %s, owner %s, name %s, platform %s",
                  d->hardware_id, d->owner, d->name, d->platform);
-        if (reg_secret_set(p->db, id, &s, why) < 0 ||
+        if (reg_secret_set(p->db, id, &secrets[i], why) < 0 ||
             reg_audit(p->db, uid, id, "pre-enroll", detail, now) < 0) {
             reg_rollback(p->db);
             return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", why);

@@ -49,9 +49,16 @@ struct enroll_pre {
 
 int enroll_ca_init(struct policyd *p, uint32_t uid, bool force, char **cert_pem,
                    struct enroll_err *e);
-/* All or nothing; out has n entries. */
+/* Pre-enrollment in three steps, the middle one on a worker: the request's
+ * fields; the passwords and their hashes (out[i].password, secrets[i]); the
+ * records, all or nothing (out[i].id). */
+int enroll_pre_check(Mgate__PreEnrollDevice *const *devs, size_t n, struct enroll_err *e);
+int enroll_pre_secrets(struct enroll_pre *out, struct reg_secret *secrets, size_t n,
+                       int64_t expires);
+int64_t enroll_pre_expiry(const struct policyd *p, int64_t now);
 int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *const *devs,
-                      size_t n, struct enroll_pre *out, struct enroll_err *e);
+                      size_t n, struct enroll_pre *out, const struct reg_secret *secrets,
+                      struct enroll_err *e);
 
 struct enroll_result {
     int64_t id;

@@ -1,10 +1,16 @@
-/* Enrollment off the loop: the loop looks the device up and draws a unique
+/* Enrollment and pre-enrollment with their CPU work off the loop.
+ *
+ * Enrollment: the loop looks the device up and draws a unique
  * serial; a libuv worker thread checks the password (PBKDF2), the CSR and
  * signs the certificate with a reference of the CA taken at the start (a
  * `ca init --force` meanwhile does not pull it away); back on the loop the
  * device and its password are read again (another enrollment may have won
  * the race), and the result is committed and answered. Refusals keep the
- * order of the checks: nothing is said about the CSR without the password. */
+ * order of the checks: nothing is said about the CSR without the password.
+ *
+ * Pre-enrollment: the fields are checked on the loop, the passwords drawn
+ * and hashed on a worker (PBKDF2 each), the records stored all or nothing
+ * back on the loop. */
 #include "enroll_job.h"
 
 #include <errno.h>
@@ -252,4 +258,135 @@ void enroll_job_start(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
     }
     svc_reply_error(svc, conn, rid, e.code, "%s", e.msg);
     enroll_job_free(j);
+}
+
+/* ---- pre-enrollment ---------------------------------------------------- */
+
+struct pre_job {
+    uv_work_t req;
+    struct policyd *p;
+    struct svc *svc;
+    struct ipc_conn *conn;
+    uint64_t rid;
+    uint32_t uid;
+    size_t n;
+    int64_t expires;
+    Mgate__PreEnrollDevice *devs; /* copies: the request is gone by then */
+    Mgate__PreEnrollDevice **ptrs;
+    struct enroll_pre *pre;
+    struct reg_secret *secrets;
+    int rc;
+};
+
+static void pre_job_free(struct pre_job *j)
+{
+    for (size_t i = 0; j->devs && i < j->n; i++) {
+        free(j->devs[i].hardware_id);
+        free(j->devs[i].owner);
+        free(j->devs[i].name);
+        free(j->devs[i].platform);
+    }
+    free(j->devs);
+    free(j->ptrs);
+    if (j->pre)
+        OPENSSL_cleanse(j->pre, j->n * sizeof(*j->pre));
+    if (j->secrets)
+        OPENSSL_cleanse(j->secrets, j->n * sizeof(*j->secrets));
+    free(j->pre);
+    free(j->secrets);
+    if (j->conn)
+        ipc_conn_unref(j->conn);
+    free(j);
+}
+
+static void pre_job_work(uv_work_t *req)
+{
+    struct pre_job *j = req->data;
+    j->rc = enroll_pre_secrets(j->pre, j->secrets, j->n, j->expires);
+}
+
+static void pre_job_done(uv_work_t *req, int status)
+{
+    struct pre_job *j = req->data;
+    struct enroll_err e = {0};
+    Mgate__PreEnrolled *items = NULL, **ptrs = NULL;
+    if (status != 0 || j->rc < 0) {
+        enroll_fail(&e, MGATE__ERROR_CODE__ERR_INTERNAL,
+                    status ? "the pre-enrollment was cancelled" : "no randomness");
+    } else if (!ipc_conn_is_open(j->conn)) {
+        /* Nobody would see the passwords: store nothing. */
+        log_notice("pre-enrollment of %zu device(s) abandoned: the client left", j->n);
+        goto out;
+    } else if (!(items = calloc(j->n, sizeof(*items))) || !(ptrs = calloc(j->n, sizeof(*ptrs)))) {
+        enroll_fail(&e, MGATE__ERROR_CODE__ERR_INTERNAL, "out of memory");
+    } else if (enroll_pre_enroll(j->p, j->uid, j->ptrs, j->n, j->pre, j->secrets, &e) == 0) {
+        for (size_t i = 0; i < j->n; i++) {
+            mgate__pre_enrolled__init(&items[i]);
+            items[i].device_id = (uint64_t)j->pre[i].id;
+            items[i].hardware_id = j->devs[i].hardware_id;
+            items[i].password = j->pre[i].password;
+            items[i].expires = (uint64_t)j->pre[i].expires;
+            ptrs[i] = &items[i];
+        }
+        Mgate__PreEnrollReply rep = MGATE__PRE_ENROLL_REPLY__INIT;
+        rep.devices = ptrs;
+        rep.n_devices = j->n;
+        svc_reply(j->svc, j->conn, j->rid, MGATE__POLICYD_RESPONSE__BODY_PRE_ENROLL, &rep.base);
+    }
+    if (e.code != MGATE__ERROR_CODE__ERR_NONE && ipc_conn_is_open(j->conn))
+        svc_reply_error(j->svc, j->conn, j->rid, e.code, "%s", e.msg);
+out:
+    free(items);
+    free(ptrs);
+    pre_job_free(j);
+}
+
+void enroll_pre_job_start(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t rid,
+                          const Mgate__PreEnrollRequest *rq)
+{
+    struct enroll_err e = {0};
+    if (enroll_pre_check(rq->devices, rq->n_devices, &e) < 0) {
+        svc_reply_error(svc, conn, rid, e.code, "%s", e.msg);
+        return;
+    }
+    size_t n = rq->n_devices;
+    struct pre_job *j = calloc(1, sizeof(*j));
+    if (j) {
+        j->n = n;
+        j->devs = calloc(n, sizeof(*j->devs));
+        j->ptrs = calloc(n, sizeof(*j->ptrs));
+        j->pre = calloc(n, sizeof(*j->pre));
+        j->secrets = calloc(n, sizeof(*j->secrets));
+    }
+    bool ok = j && j->devs && j->ptrs && j->pre && j->secrets;
+    for (size_t i = 0; ok && i < n; i++) {
+        Mgate__PreEnrollDevice *d = &j->devs[i];
+        mgate__pre_enroll_device__init(d);
+        d->hardware_id = strdup(rq->devices[i]->hardware_id);
+        d->owner = strdup(rq->devices[i]->owner);
+        d->name = strdup(rq->devices[i]->name);
+        d->platform = strdup(rq->devices[i]->platform);
+        j->ptrs[i] = d;
+        ok = d->hardware_id && d->owner && d->name && d->platform;
+    }
+    if (!ok) {
+        svc_reply_error(svc, conn, rid, MGATE__ERROR_CODE__ERR_INTERNAL, "out of memory");
+        if (j)
+            pre_job_free(j);
+        return;
+    }
+    j->p = p;
+    j->svc = svc;
+    j->rid = rid;
+    j->uid = policyd_peer_uid(conn);
+    j->expires = enroll_pre_expiry(p, time(NULL));
+    j->req.data = j;
+    j->conn = conn;
+    ipc_conn_ref(conn);
+    int rc = uv_queue_work(service_daemon(p->s)->loop, &j->req, pre_job_work, pre_job_done);
+    if (rc == 0)
+        return;
+    log_err("cannot queue a pre-enrollment: %s", uv_strerror(rc));
+    svc_reply_error(svc, conn, rid, MGATE__ERROR_CODE__ERR_INTERNAL, "cannot queue the request");
+    pre_job_free(j);
 }

@@ -1,4 +1,5 @@
-/* Enrollment requests, handled off the loop (enroll_job.c). */
+/* Enrollment and pre-enrollment requests, their CPU work off the loop
+ * (enroll_job.c). */
 #ifndef MGATE_POLICYD_ENROLL_JOB_H
 #define MGATE_POLICYD_ENROLL_JOB_H
 
@@ -11,5 +12,10 @@
  * signing on a worker thread, and replies when it is done. */
 void enroll_job_start(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t rid,
                       const Mgate__EnrollRequest *rq);
+
+/* Checks the fields, hashes the new passwords on a worker thread (PBKDF2
+ * for each device of a bulk CSV), then stores all or nothing and replies. */
+void enroll_pre_job_start(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t rid,
+                          const Mgate__PreEnrollRequest *rq);
 
 #endif

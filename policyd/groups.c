@@ -224,7 +224,7 @@ int grp_subtree_devices(sqlite3 *db, const char *path, int64_t **ids, size_t *n)
     return grp_ids_query(st, ids, n);
 }
 
-int pdb_policy_devices(sqlite3 *db, int64_t policy_id, int64_t **ids, size_t *n)
+int grp_policy_devices(sqlite3 *db, int64_t policy_id, int64_t **ids, size_t *n)
 {
     sqlite3_stmt *st = reg_prep(db,
                                 "SELECT DISTINCT d.device_id FROM policy_links l "
@@ -238,26 +238,4 @@ int pdb_policy_devices(sqlite3 *db, int64_t policy_id, int64_t **ids, size_t *n)
         return -EIO;
     sqlite3_bind_int64(st, 1, policy_id);
     return grp_ids_query(st, ids, n);
-}
-
-static int grp_cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-int pdb_ids_merge(int64_t **ids, size_t *n, const int64_t *add, size_t n_add)
-{
-    int64_t *nv = realloc(*ids, (*n + n_add + 1) * sizeof(*nv));
-    if (!nv)
-        return -ENOMEM;
-    memcpy(nv + *n, add, n_add * sizeof(*nv));
-    size_t total = *n + n_add, out = 0;
-    qsort(nv, total, sizeof(*nv), grp_cmp_id);
-    for (size_t i = 0; i < total; i++)
-        if (out == 0 || nv[out - 1] != nv[i])
-            nv[out++] = nv[i];
-    *ids = nv;
-    *n = out;
-    return 0;
 }

@@ -32,6 +32,8 @@ int grp_device_set(sqlite3 *db, int64_t device_id, char *const *groups, size_t n
 int grp_device_groups(sqlite3 *db, int64_t device_id, struct strv *out);
 /* Devices that are members of path or of a group below it. */
 int grp_subtree_devices(sqlite3 *db, const char *path, int64_t **ids, size_t *n);
+/* Devices in or below any group the policy is linked to. */
+int grp_policy_devices(sqlite3 *db, int64_t policy_id, int64_t **ids, size_t *n);
 
 /* ---- policy_db.c ---- */
 int64_t pdb_policy_id(sqlite3 *db, const char *name, char *why);
@@ -44,8 +46,6 @@ int pdb_setting_set(sqlite3 *db, int64_t policy_id, const char *setting, const c
 /* position 0: last; others shift down. -EEXIST when already linked there. */
 int pdb_link(sqlite3 *db, int64_t policy_id, int64_t group_id, uint32_t position, char *why);
 int pdb_unlink(sqlite3 *db, int64_t policy_id, int64_t group_id, char *why);
-/* Devices under any group the policy is linked to. */
-int pdb_policy_devices(sqlite3 *db, int64_t policy_id, int64_t **ids, size_t *n);
 
 /* Every link with its policy's settings; owns its strings. */
 struct pdb_links {
@@ -64,8 +64,5 @@ struct pdb_effective {
 };
 int pdb_effective(sqlite3 *db, int64_t device_id, struct pdb_effective *out);
 void pdb_effective_free(struct pdb_effective *e);
-
-/* Adds id to a sorted, duplicate-free id list. */
-int pdb_ids_merge(int64_t **ids, size_t *n, const int64_t *add, size_t n_add);
 
 #endif

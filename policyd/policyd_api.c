@@ -44,39 +44,6 @@ static void policyd_ca_init(struct policyd *p, struct svc *svc, struct ipc_conn 
     free(pem);
 }
 
-static void policyd_pre_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
-                               uint64_t id, const Mgate__PreEnrollRequest *rq)
-{
-    size_t n = rq->n_devices;
-    struct enroll_pre *pre = calloc(n ? n : 1, sizeof(*pre));
-    Mgate__PreEnrolled *items = calloc(n ? n : 1, sizeof(*items));
-    Mgate__PreEnrolled **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-    struct enroll_err e = {0};
-    if (!pre || !items || !ptrs) {
-        svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INTERNAL, "out of memory");
-    } else if (enroll_pre_enroll(p, policyd_peer_uid(conn), rq->devices, n, pre, &e) < 0) {
-        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            mgate__pre_enrolled__init(&items[i]);
-            items[i].device_id = (uint64_t)pre[i].id;
-            items[i].hardware_id = rq->devices[i]->hardware_id;
-            items[i].password = pre[i].password;
-            items[i].expires = (uint64_t)pre[i].expires;
-            ptrs[i] = &items[i];
-        }
-        Mgate__PreEnrollReply rep = MGATE__PRE_ENROLL_REPLY__INIT;
-        rep.devices = ptrs;
-        rep.n_devices = n;
-        svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_PRE_ENROLL, &rep.base);
-    }
-    if (pre)
-        OPENSSL_cleanse(pre, (n ? n : 1) * sizeof(*pre));
-    free(pre);
-    free(items);
-    free(ptrs);
-}
-
 static void policyd_register_cert(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
                                   uint64_t id, const Mgate__RegisterCertRequest *rq)
 {
@@ -259,7 +226,7 @@ void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
         policyd_ca_init(p, svc, conn, id, r->ca_init);
         break;
     case MGATE__POLICYD_REQUEST__BODY_PRE_ENROLL:
-        policyd_pre_enroll(p, svc, conn, id, r->pre_enroll);
+        enroll_pre_job_start(p, svc, conn, id, r->pre_enroll);
         break;
     case MGATE__POLICYD_REQUEST__BODY_ENROLL:
         enroll_job_start(p, svc, conn, id, r->enroll);

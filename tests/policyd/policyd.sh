@@ -132,6 +132,22 @@ check "CSV with a known hardware id on line 2: refused, nothing imported" \
     test $rc -eq 1 -a "$(sql 'SELECT count(*) FROM devices')" = "$n_before"
 check "CSV with a known hardware id: names the device" has "$T/dupline.err" "device 2: .*IMEI-101"
 
+# A bulk of 1000 devices hashes 1000 passwords (PBKDF2) on a worker: policyd
+# keeps answering meanwhile.
+for i in $(seq 1000); do echo "BULK-$i,o,n,ios"; done > "$T/bulk1000.csv"
+$CTL device pre-enroll --csv "$T/bulk1000.csv" > "$T/bulk1000.out" 2>&1 &
+BULK=$!
+sleep 0.3
+t0=$(date +%s%N)
+"$B/tests/daemon_ipc_probe" policyd "$T/run/policyd.sock" status > "$T/during.out"; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -0 $BULK 2>/dev/null; running=$?
+check "a status request is answered within 1 s (${ms} ms) while a bulk pre-enrollment hashes" \
+    test $rc -eq 0 -a $running -eq 0 -a $ms -lt 1000
+wait $BULK
+check "the bulk of 1000 is stored, one password each" \
+    test "$(sql "SELECT count(*) FROM devices d JOIN enroll_secrets s ON s.device_id = d.id WHERE hardware_id LIKE 'BULK-%'")/$(grep -c '^[0-9].*BULK-' "$T/bulk1000.out")" = 1000/1000
+
 # --- enrollment -------------------------------------------------------------
 audit_refused() { sql "SELECT count(*) FROM audit WHERE action = 'enroll-refused' AND detail LIKE '%$1%'"; }
 $CTL device enroll --hwid IMEI-001 --password WRONG-WRON-WRON-WRON --csr "$T/dev1.csr" \

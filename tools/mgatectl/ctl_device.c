@@ -266,6 +266,10 @@ static int ctl_device_pre_enroll(struct ctl *ctl, int argc, char **argv)
         }
         rq.devices = c.ptrs;
         rq.n_devices = c.n;
+        /* policyd hashes each new password (PBKDF2, a few ms): a big file
+         * takes longer than the default wait. */
+        if (ctl->timeout_ms < 5000 + (int)(c.n < 1000000 ? c.n : 1000000) * 20)
+            ctl->timeout_ms = 5000 + (int)(c.n < 1000000 ? c.n : 1000000) * 20;
     } else if (!csv && hwid && owner && name && platform) {
         one.hardware_id = (char *)hwid;
         one.owner = (char *)owner;
