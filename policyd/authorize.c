@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "seen.h"
 
 void access_grant_free(struct access_grant *g)
 {
@@ -300,9 +301,7 @@ void access_authorize(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
                                   : "deny";
             char detail[768];
             snprintf(detail, sizeof(detail), "%s from %s: %s", dec, peer, g.reason);
-            if (reg_device_seen(p->db, d.id, now) < 0 ||
-                reg_audit(p->db, policyd_peer_uid(conn), d.id, "authorize", detail, now) < 0)
-                log_err("cannot record the authorization of device %lld", (long long)d.id);
+            seen_add(p, d.id, now, policyd_peer_uid(conn), detail);
             log_info("authorize device %lld: %s", (long long)d.id, detail);
         }
         reg_device_free(&d);

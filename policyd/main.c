@@ -5,6 +5,7 @@
 
 #include "extca.h"
 #include "log.h"
+#include "seen.h"
 #include "policyd.h"
 #include "policyd.pb-c.h"
 #include "wiped.pb-c.h"
@@ -200,7 +201,14 @@ static int policyd_start(struct service *s, void *ud)
         log_notice("no CA in %s yet: enrollment waits for `mgatectl ca init`", p->ca_dir);
     else
         log_info("CA loaded from %s", p->ca_dir);
-    return 0;
+    return seen_init(p);
+}
+
+/* The last authorizations go to the database before it closes. */
+static void policyd_stop(struct service *s, void *ud)
+{
+    (void)s;
+    seen_close(ud);
 }
 
 int main(int argc, char **argv)
@@ -231,6 +239,7 @@ int main(int argc, char **argv)
         .n_upstreams = sizeof(policyd_upstreams) / sizeof(policyd_upstreams[0]),
         .start = policyd_start,
         .check = policyd_check,
+        .stop = policyd_stop,
         .ud = &policyd,
     };
     int rc = service_main(&spec, argc, argv);

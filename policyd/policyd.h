@@ -33,6 +33,7 @@ struct policyd {
     char *ca_dir;
     struct ca ca;
     X509_STORE *extca; /* external_ca loaded; NULL: off */
+    struct seen *seen; /* Authorize's coalesced writes (seen.c) */
 };
 
 /* The peer's uid from SO_PEERCRED, for the audit log. */
