@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "envelope.h"
@@ -207,8 +208,9 @@ static void print_grant(const char *what, const Mgate__AccessGrant *g)
     fflush(stdout);
 }
 
-/* policyd: Authorize with a certificate's fingerprint and serial. */
-static int authorize(struct ipc_sync *s, const char *fp, const char *serial)
+/* policyd: Authorize with a certificate's fingerprint and serial, n times
+ * one after the other (the last grant printed, and the rate when n > 1). */
+static int authorize(struct ipc_sync *s, const char *fp, const char *serial, long n)
 {
     Mgate__AuthorizeRequest ar = MGATE__AUTHORIZE_REQUEST__INIT;
     ar.subject = "CN=probe";
@@ -218,24 +220,35 @@ static int authorize(struct ipc_sync *s, const char *fp, const char *serial)
     Mgate__PolicydRequest rq = MGATE__POLICYD_REQUEST__INIT;
     rq.body_case = MGATE__POLICYD_REQUEST__BODY_AUTHORIZE;
     rq.authorize = &ar;
-    Mgate__Frame *f = NULL;
-    if (ipc_sync_call(s, &rq.base, 3000, &f)) {
-        printf("FAIL: authorize: no answer\n");
-        return 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ok = 0;
+    for (long i = 0; i < n; i++) {
+        Mgate__Frame *f = NULL;
+        if (ipc_sync_call(s, &rq.base, 3000, &f)) {
+            printf("FAIL: authorize: no answer\n");
+            return 1;
+        }
+        Mgate__PolicydResponse *r =
+            mgate__policyd_response__unpack(NULL, f->payload.len, f->payload.data);
+        ok = r && r->body_case == MGATE__POLICYD_RESPONSE__BODY_AUTHORIZE && r->authorize->grant;
+        if (ok && i == n - 1)
+            print_grant("grant", r->authorize->grant);
+        else if (!ok)
+            printf("FAIL: authorize: %s\n", f->error        ? f->error->message
+                                            : r && r->error ? r->error->message
+                                                            : "no grant");
+        if (r)
+            mgate__policyd_response__free_unpacked(r, NULL);
+        mgate__frame__free_unpacked(f, NULL);
+        if (!ok)
+            return 1;
     }
-    Mgate__PolicydResponse *r =
-        mgate__policyd_response__unpack(NULL, f->payload.len, f->payload.data);
-    int ok = r && r->body_case == MGATE__POLICYD_RESPONSE__BODY_AUTHORIZE && r->authorize->grant;
-    if (ok)
-        print_grant("grant", r->authorize->grant);
-    else
-        printf("FAIL: authorize: %s\n", f->error        ? f->error->message
-                                        : r && r->error ? r->error->message
-                                                        : "no grant");
-    if (r)
-        mgate__policyd_response__free_unpacked(r, NULL);
-    mgate__frame__free_unpacked(f, NULL);
-    return ok ? 0 : 1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (n > 1)
+        printf("%ld authorizations in %.0f ms: %.0f/s\n", n, ms, (double)n * 1000.0 / ms);
+    return 0;
 }
 
 /* policyd: subscribes to "access" and prints n AccessChanged events (at
@@ -308,7 +321,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4 || pick_service(argv[1]) < 0) {
         fprintf(stderr, "usage: ipc_probe SERVICE SOCKET status|oversize|garbage|badpayload|"
-                        "version|unknown|stopping|flood N|authorize FP SERIAL|access N MS\n");
+                        "version|unknown|stopping|flood N|authorize FP SERIAL [N]|access N MS\n");
         return 2;
     }
     struct ipc_sync s;
@@ -342,7 +355,7 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "stopping") == 0) {
         res = wait_stopping(&s);
     } else if (strcmp(mode, "authorize") == 0 && argc > 5) {
-        res = authorize(&s, argv[4], argv[5]);
+        res = authorize(&s, argv[4], argv[5], argc > 6 ? atol(argv[6]) : 1);
     } else if (strcmp(mode, "access") == 0 && argc > 5) {
         res = access_events(&s, atol(argv[4]), atoi(argv[5]));
     } else if (strcmp(mode, "flood") == 0 && argc > 4) {
