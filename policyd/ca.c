@@ -271,6 +271,40 @@ out:
     return ret;
 }
 
+int ca_key_check(EVP_PKEY *pk, const char *what, char *why)
+{
+    int id = EVP_PKEY_get_base_id(pk);
+    if (id == EVP_PKEY_EC) {
+        char group[64] = "";
+        size_t gl = 0;
+        EVP_PKEY_get_group_name(pk, group, sizeof(group), &gl);
+        if (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0) {
+            snprintf(why, CA_ERR,
+                     "%s key type EC %s is not accepted: use ECDSA P-256 or P-384, or RSA of at "
+                     "least 2048 bits",
+                     what, *group ? group : "(explicit curve)");
+            return -1;
+        }
+    } else if (id == EVP_PKEY_RSA) {
+        int bits = EVP_PKEY_get_bits(pk);
+        if (bits < 2048) {
+            snprintf(why, CA_ERR,
+                     "%s key type RSA-%d is not accepted: RSA keys must have at least 2048 bits "
+                     "(or use ECDSA P-256 or P-384)",
+                     what, bits);
+            return -1;
+        }
+    } else {
+        const char *t = EVP_PKEY_get0_type_name(pk);
+        snprintf(why, CA_ERR,
+                 "%s key type %s is not accepted: use ECDSA P-256 or P-384, or RSA of at least "
+                 "2048 bits",
+                 what, t ? t : "(unknown)");
+        return -1;
+    }
+    return 0;
+}
+
 X509_REQ *ca_csr_check(const char *pem, char *why)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
@@ -285,35 +319,8 @@ X509_REQ *ca_csr_check(const char *pem, char *why)
         ca_why_ssl(why, "the CSR's public key does not decode");
         goto bad;
     }
-    int id = EVP_PKEY_get_base_id(pk);
-    if (id == EVP_PKEY_EC) {
-        char group[64] = "";
-        size_t gl = 0;
-        EVP_PKEY_get_group_name(pk, group, sizeof(group), &gl);
-        if (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0) {
-            snprintf(why, CA_ERR,
-                     "CSR key type EC %s is not accepted: use ECDSA P-256 or P-384, or RSA of at "
-                     "least 2048 bits",
-                     *group ? group : "(explicit curve)");
-            goto bad;
-        }
-    } else if (id == EVP_PKEY_RSA) {
-        int bits = EVP_PKEY_get_bits(pk);
-        if (bits < 2048) {
-            snprintf(why, CA_ERR,
-                     "CSR key type RSA-%d is not accepted: RSA keys must have at least 2048 bits "
-                     "(or use ECDSA P-256 or P-384)",
-                     bits);
-            goto bad;
-        }
-    } else {
-        const char *t = EVP_PKEY_get0_type_name(pk);
-        snprintf(why, CA_ERR,
-                 "CSR key type %s is not accepted: use ECDSA P-256 or P-384, or RSA of at least "
-                 "2048 bits",
-                 t ? t : "(unknown)");
+    if (ca_key_check(pk, "CSR", why) < 0)
         goto bad;
-    }
     if (X509_REQ_verify(req, pk) != 1) {
         ca_why_ssl(why, "the CSR's signature does not verify");
         goto bad;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define CA_ERR        256
-#define CA_SERIAL_HEX 40 /* 16 bytes in hex, with room */
+#define CA_SERIAL_HEX 48 /* up to 20 bytes (RFC 5280 4.1.2.2) in hex, with room */
 
 struct ca {
     EVP_PKEY *key;
@@ -27,6 +27,10 @@ int ca_load(struct ca *ca, const char *dir, char *why);
  * -EEXIST when a CA exists and !force. */
 int ca_create(struct ca *ca, const char *dir, uint64_t validity_s, bool force, char *why);
 void ca_free(struct ca *ca);
+
+/* The key types mgate accepts for a device: ECDSA P-256 / P-384 or RSA >=
+ * 2048 bits. what ("CSR", "certificate") starts the reason. */
+int ca_key_check(EVP_PKEY *pk, const char *what, char *why);
 
 /* Checks a PEM CSR: parses, verifies its signature, accepts ECDSA P-256 /
  * P-384 or RSA >= 2048 bits. Returns the request or NULL (why). */

@@ -1,5 +1,6 @@
-/* Enrollment with mgate's CA (see enroll.h). Key generation and signing run
- * on policyd's loop in this step: the load is admin-driven. */
+/* Enrollment with mgate's CA (see enroll.h). Password hashing and signing
+ * run on workers (enroll_job.c); CA creation and CRLs stay on the loop:
+ * they are rare and admin-driven. */
 #include "enroll.h"
 
 #include <ctype.h>
@@ -69,9 +70,7 @@ bool otp_verify(const char *pw, const struct reg_secret *s)
     return ok;
 }
 
-static int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
+int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -108,7 +107,7 @@ int enroll_ca_init(struct policyd *p, uint32_t uid, bool force, char **cert_pem,
 }
 
 /* A field of a device record: present, printable, bounded. */
-static bool enroll_field_ok(const char *s)
+bool enroll_field_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 256)
@@ -119,8 +118,7 @@ static bool enroll_field_ok(const char *s)
     return true;
 }
 
-int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *const *devs,
-                      size_t n, struct enroll_pre *out, struct enroll_err *e)
+int enroll_pre_check(Mgate__PreEnrollDevice *const *devs, size_t n, struct enroll_err *e)
 {
     if (n == 0)
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_INVALID, "no device to pre-enroll");
@@ -136,9 +134,32 @@ int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *c
                                "device %zu: the %s is empty, too long or not printable", i + 1,
                                bad);
     }
+    return 0;
+}
+
+int enroll_pre_secrets(struct enroll_pre *out, struct reg_secret *secrets, size_t n,
+                       int64_t expires)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i].expires = expires;
+        if (otp_generate(out[i].password) < 0 ||
+            otp_new_secret(out[i].password, expires, &secrets[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int64_t enroll_pre_expiry(const struct policyd *p, int64_t now)
+{
+    return now + (int64_t)ms_to_s(p->conf.otp_validity);
+}
+
+int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *const *devs,
+                      size_t n, struct enroll_pre *out, const struct reg_secret *secrets,
+                      struct enroll_err *e)
+{
     char why[REGISTRY_ERR];
     int64_t now = time(NULL);
-    int64_t expires = now + (int64_t)ms_to_s(p->conf.otp_validity);
     if (reg_begin(p->db, why) < 0)
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", why);
     for (size_t i = 0; i < n; i++) {
@@ -154,17 +175,11 @@ int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *c
             }
             return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", why);
         }
-        struct reg_secret s;
         out[i].id = id;
-        out[i].expires = expires;
-        if (otp_generate(out[i].password) < 0 || otp_new_secret(out[i].password, expires, &s) < 0) {
-            reg_rollback(p->db);
-            return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "no randomness");
-        }
         char detail[REGISTRY_ERR + 64];
         snprintf(detail, sizeof(detail), "hardware id %s, owner %s, name %s, platform %s",
                  d->hardware_id, d->owner, d->name, d->platform);
-        if (reg_secret_set(p->db, id, &s, why) < 0 ||
+        if (reg_secret_set(p->db, id, &secrets[i], why) < 0 ||
             reg_audit(p->db, uid, id, "pre-enroll", detail, now) < 0) {
             reg_rollback(p->db);
             return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", why);
@@ -178,119 +193,14 @@ int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *c
     return 0;
 }
 
-/* A refused enrollment: logged, audited (committed on its own) and told. */
-static int enroll_refuse(struct policyd *p, uint32_t uid, int64_t dev, struct enroll_err *e,
-                         Mgate__ErrorCode code, const char *hwid, const char *why)
+int enroll_refuse(struct policyd *p, uint32_t uid, int64_t dev, struct enroll_err *e,
+                  Mgate__ErrorCode code, const char *hwid, const char *why)
 {
     char detail[2 * REGISTRY_ERR];
     snprintf(detail, sizeof(detail), "hardware id %s: %s", hwid, why);
     log_notice("enrollment refused (uid %u): %s", uid, detail);
     reg_audit(p->db, uid, dev, "enroll-refused", detail, time(NULL));
     return enroll_fail(e, code, "%s", why);
-}
-
-int enroll_enroll(struct policyd *p, uint32_t uid, const Mgate__EnrollRequest *rq,
-                  struct enroll_result *out, struct enroll_err *e)
-{
-    memset(out, 0, sizeof(*out));
-    const char *hwid = rq->hardware_id ? rq->hardware_id : "";
-    if (!enroll_field_ok(hwid) || !rq->password || !*rq->password || !rq->csr_pem || !*rq->csr_pem)
-        return enroll_fail(e, MGATE__ERROR_CODE__ERR_INVALID,
-                           "enrollment needs a hardware id, a password and a CSR");
-    struct reg_device d;
-    int rc = reg_device_by_hwid(p->db, hwid, &d);
-    if (rc == -ENOENT)
-        return enroll_refuse(p, uid, 0, e, MGATE__ERROR_CODE__ERR_NOT_FOUND, hwid,
-                             "no pre-enrolled device has this hardware id");
-    if (rc < 0)
-        return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "database error");
-    int64_t id = d.id;
-    char why[CA_ERR];
-    X509_REQ *req = NULL;
-    X509 *cert = NULL;
-    int ret = -1;
-    struct reg_secret s;
-    int64_t now = time(NULL);
-    rc = reg_secret_get(p->db, id, &s);
-    if (rc < 0) {
-        enroll_refuse(p, uid, id, e, MGATE__ERROR_CODE__ERR_DENIED, hwid,
-                      "the device has no enrollment password");
-        goto out;
-    }
-    /* The password first: without it, nothing is said about the CSR. */
-    if (!otp_verify(rq->password, &s)) {
-        enroll_refuse(p, uid, id, e, MGATE__ERROR_CODE__ERR_DENIED, hwid, "wrong password");
-        goto out;
-    }
-    if (s.used) {
-        enroll_refuse(p, uid, id, e, MGATE__ERROR_CODE__ERR_DENIED, hwid,
-                      "the password was already used");
-        goto out;
-    }
-    if (s.expires <= now) {
-        enroll_refuse(p, uid, id, e, MGATE__ERROR_CODE__ERR_DENIED, hwid,
-                      "the password has expired");
-        goto out;
-    }
-    if (strcmp(d.state, "pre-enrolled") != 0) {
-        snprintf(why, sizeof(why), "device %lld is %s, not pre-enrolled", (long long)id, d.state);
-        enroll_refuse(p, uid, id, e, MGATE__ERROR_CODE__ERR_DENIED, hwid, why);
-        goto out;
-    }
-    if (!(req = ca_csr_check(rq->csr_pem, why))) {
-        enroll_refuse(p, uid, id, e, MGATE__ERROR_CODE__ERR_INVALID, hwid, why);
-        goto out;
-    }
-    if (!p->ca.cert) {
-        enroll_fail(e, MGATE__ERROR_CODE__ERR_UNAVAILABLE,
-                    "mgate's CA is not initialized (mgatectl ca init)");
-        goto out;
-    }
-    unsigned char serial[16];
-    for (int tries = 0;; tries++) {
-        int known = 0;
-        if (tries == 8 || ca_random_serial(serial, out->serial) < 0 ||
-            (known = reg_serial_known(p->db, out->serial)) < 0) {
-            enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "cannot draw a unique serial");
-            goto out;
-        }
-        if (!known)
-            break;
-    }
-    char cn[32];
-    snprintf(cn, sizeof(cn), "%lld", (long long)id);
-    cert = ca_issue(&p->ca, req, cn, serial, ms_to_s(p->conf.cert_validity), why);
-    if (!cert || ca_fingerprint(cert, out->fingerprint) < 0 ||
-        !(out->cert_pem = ca_cert_pem(cert))) {
-        log_err("cannot issue a certificate for device %lld: %s", (long long)id, why);
-        enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "%s", cert ? "out of memory" : why);
-        goto out;
-    }
-    char detail[256];
-    snprintf(detail, sizeof(detail), "certificate serial %s, fingerprint %s", out->serial,
-             out->fingerprint);
-    if (reg_begin(p->db, why) < 0 ||
-        reg_device_enrolled(p->db, id, out->serial, out->fingerprint, rq->os_version, now, why) <
-            0 ||
-        reg_secret_use(p->db, id, why) < 0 ||
-        reg_audit(p->db, uid, id, "enroll", detail, now) < 0 || reg_commit(p->db, why) < 0) {
-        reg_rollback(p->db);
-        log_err("cannot record the enrollment of device %lld: %s", (long long)id, why);
-        enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "database error");
-        goto out;
-    }
-    log_info("device %lld (%s) enrolled, certificate serial %s", (long long)id, hwid, out->serial);
-    out->id = id;
-    ret = 0;
-out:
-    if (ret < 0) {
-        free(out->cert_pem);
-        out->cert_pem = NULL;
-    }
-    X509_free(cert);
-    X509_REQ_free(req);
-    reg_device_free(&d);
-    return ret;
 }
 
 int enroll_crl(struct policyd *p, char **crl_pem, struct enroll_err *e)
@@ -336,7 +246,8 @@ int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SE
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_NOT_FOUND, "no device %lld", (long long)id);
     if (rc < 0)
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_INTERNAL, "database error");
-    if (d.cert_serial && !p->ca.cert) {
+    bool external = d.cert_source && strcmp(d.cert_source, "external") == 0;
+    if (d.cert_serial && !external && !p->ca.cert) {
         reg_device_free(&d);
         return enroll_fail(e, MGATE__ERROR_CODE__ERR_UNAVAILABLE,
                            "mgate's CA is not loaded: cannot publish a CRL");
@@ -348,7 +259,7 @@ int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SE
     snprintf(detail, sizeof(detail), "%s -> blocked%s%s", d.state,
              d.cert_serial ? ", certificate serial revoked: " : "", serial);
     if (reg_begin(p->db, why) < 0 || reg_device_set_state(p->db, id, "blocked", why) < 0 ||
-        (d.cert_serial && reg_revoke_serial(p->db, d.cert_serial, id, now, why) < 0) ||
+        (d.cert_serial && reg_revoke_serial(p->db, d.cert_serial, id, now, external, why) < 0) ||
         /* A pre-enrolled device's password dies with it. */
         reg_secret_use(p->db, id, why) < 0 ||
         reg_audit(p->db, uid, id, "revoke", detail, now) < 0 || reg_commit(p->db, why) < 0) {
@@ -359,7 +270,8 @@ int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SE
     }
     log_notice("uid %u revoked device %lld (%s)", uid, (long long)id, detail);
     reg_device_free(&d);
-    if (p->ca.cert)
+    /* An external CA publishes its own CRL; ours changes only for ours. */
+    if (p->ca.cert && !external)
         return enroll_crl(p, crl_pem, e);
     return 0;
 }

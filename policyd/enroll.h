@@ -31,6 +31,16 @@ struct enroll_err {
     char msg[REGISTRY_ERR];
 };
 
+/* Fills e; returns -1. */
+int enroll_fail(struct enroll_err *e, Mgate__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Record field check: present, printable, at most 256 bytes. */
+bool enroll_field_ok(const char *s);
+
+/* A refused enrollment: logged, audited (committed on its own) and told. */
+int enroll_refuse(struct policyd *p, uint32_t uid, int64_t dev, struct enroll_err *e,
+                  Mgate__ErrorCode code, const char *hwid, const char *why);
+
 struct enroll_pre {
     int64_t id;
     char password[OTP_BUF];
@@ -39,9 +49,16 @@ struct enroll_pre {
 
 int enroll_ca_init(struct policyd *p, uint32_t uid, bool force, char **cert_pem,
                    struct enroll_err *e);
-/* All or nothing; out has n entries. */
+/* Pre-enrollment in three steps, the middle one on a worker: the request's
+ * fields; the passwords and their hashes (out[i].password, secrets[i]); the
+ * records, all or nothing (out[i].id). */
+int enroll_pre_check(Mgate__PreEnrollDevice *const *devs, size_t n, struct enroll_err *e);
+int enroll_pre_secrets(struct enroll_pre *out, struct reg_secret *secrets, size_t n,
+                       int64_t expires);
+int64_t enroll_pre_expiry(const struct policyd *p, int64_t now);
 int enroll_pre_enroll(struct policyd *p, uint32_t uid, Mgate__PreEnrollDevice *const *devs,
-                      size_t n, struct enroll_pre *out, struct enroll_err *e);
+                      size_t n, struct enroll_pre *out, const struct reg_secret *secrets,
+                      struct enroll_err *e);
 
 struct enroll_result {
     int64_t id;
@@ -49,8 +66,6 @@ struct enroll_result {
     char serial[CA_SERIAL_HEX];
     char fingerprint[65];
 };
-int enroll_enroll(struct policyd *p, uint32_t uid, const Mgate__EnrollRequest *rq,
-                  struct enroll_result *out, struct enroll_err *e);
 int enroll_revoke(struct policyd *p, uint32_t uid, int64_t id, char serial[CA_SERIAL_HEX],
                   char **crl_pem, struct enroll_err *e);
 int enroll_crl(struct policyd *p, char **crl_pem, struct enroll_err *e);

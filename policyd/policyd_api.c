@@ -9,11 +9,15 @@
 
 #include <openssl/crypto.h>
 
+#include "authorize.h"
+#include "policy_db.h"
 #include "enroll.h"
+#include "enroll_job.h"
+#include "extca.h"
 #include "log.h"
 #include "policyd.h"
 
-static uint32_t policyd_peer_uid(struct ipc_conn *conn)
+uint32_t policyd_peer_uid(struct ipc_conn *conn)
 {
     const struct ipc_peer *peer = ipc_conn_peer(conn);
     return peer ? (uint32_t)peer->uid : UINT32_MAX;
@@ -40,45 +44,12 @@ static void policyd_ca_init(struct policyd *p, struct svc *svc, struct ipc_conn 
     free(pem);
 }
 
-static void policyd_pre_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
-                               uint64_t id, const Mgate__PreEnrollRequest *rq)
-{
-    size_t n = rq->n_devices;
-    struct enroll_pre *pre = calloc(n ? n : 1, sizeof(*pre));
-    Mgate__PreEnrolled *items = calloc(n ? n : 1, sizeof(*items));
-    Mgate__PreEnrolled **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-    struct enroll_err e = {0};
-    if (!pre || !items || !ptrs) {
-        svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INTERNAL, "out of memory");
-    } else if (enroll_pre_enroll(p, policyd_peer_uid(conn), rq->devices, n, pre, &e) < 0) {
-        svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            mgate__pre_enrolled__init(&items[i]);
-            items[i].device_id = (uint64_t)pre[i].id;
-            items[i].hardware_id = rq->devices[i]->hardware_id;
-            items[i].password = pre[i].password;
-            items[i].expires = (uint64_t)pre[i].expires;
-            ptrs[i] = &items[i];
-        }
-        Mgate__PreEnrollReply rep = MGATE__PRE_ENROLL_REPLY__INIT;
-        rep.devices = ptrs;
-        rep.n_devices = n;
-        svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_PRE_ENROLL, &rep.base);
-    }
-    if (pre)
-        OPENSSL_cleanse(pre, (n ? n : 1) * sizeof(*pre));
-    free(pre);
-    free(items);
-    free(ptrs);
-}
-
-static void policyd_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *conn, uint64_t id,
-                           const Mgate__EnrollRequest *rq)
+static void policyd_register_cert(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
+                                  uint64_t id, const Mgate__RegisterCertRequest *rq)
 {
     struct enroll_err e = {0};
     struct enroll_result r;
-    if (enroll_enroll(p, policyd_peer_uid(conn), rq, &r, &e) < 0) {
+    if (extca_register(p, policyd_peer_uid(conn), rq, &r, &e) < 0) {
         svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
         return;
     }
@@ -87,7 +58,7 @@ static void policyd_enroll(struct policyd *p, struct svc *svc, struct ipc_conn *
     rep.cert_pem = r.cert_pem;
     rep.serial = r.serial;
     rep.fingerprint = r.fingerprint;
-    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_ENROLL, &rep.base);
+    svc_reply(svc, conn, id, MGATE__POLICYD_RESPONSE__BODY_REGISTER_CERT, &rep.base);
     free(r.cert_pem);
 }
 
@@ -105,6 +76,8 @@ static void policyd_revoke(struct policyd *p, struct svc *svc, struct ipc_conn *
         svc_reply_error(svc, conn, id, e.code, "%s", e.msg);
         return;
     }
+    int64_t dev = (int64_t)rq->device_id;
+    access_publish(p, &dev, 1);
     Mgate__RevokeReply rep = MGATE__REVOKE_REPLY__INIT;
     rep.serial = serial;
     rep.crl_pem = crl ? crl : "";
@@ -127,6 +100,7 @@ static void policyd_crl(struct policyd *p, struct svc *svc, struct ipc_conn *con
 }
 
 struct policyd_devlist {
+    sqlite3 *db;
     Mgate__DeviceInfo **v;
     size_t n, cap;
 };
@@ -136,7 +110,7 @@ static char *policyd_dup(const char *s)
     return strdup(s ? s : "");
 }
 
-static void policyd_devinfo_free(Mgate__DeviceInfo *i)
+void policyd_devinfo_free(Mgate__DeviceInfo *i)
 {
     if (!i)
         return;
@@ -148,21 +122,21 @@ static void policyd_devinfo_free(Mgate__DeviceInfo *i)
     free(i->state);
     free(i->cert_serial);
     free(i->cert_fingerprint);
+    free(i->compliance);
+    free(i->cert_source);
+    for (size_t k = 0; k < i->n_groups; k++)
+        free(i->groups[k]);
+    free(i->groups);
+    for (size_t k = 0; k < i->n_compliance_reasons; k++)
+        free(i->compliance_reasons[k]);
+    free(i->compliance_reasons);
     free(i);
 }
 
-static int policyd_devlist_add(const struct reg_device *d, void *arg)
+int policyd_devinfo(sqlite3 *db, const struct reg_device *d, Mgate__DeviceInfo **out)
 {
-    struct policyd_devlist *l = arg;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 32;
-        Mgate__DeviceInfo **nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
     Mgate__DeviceInfo *i = calloc(1, sizeof(*i));
+    *out = i;
     if (!i)
         return -ENOMEM;
     mgate__device_info__init(i);
@@ -177,17 +151,49 @@ static int policyd_devlist_add(const struct reg_device *d, void *arg)
     i->state = policyd_dup(d->state);
     i->cert_serial = policyd_dup(d->cert_serial);
     i->cert_fingerprint = policyd_dup(d->cert_fingerprint);
-    l->v[l->n++] = i;
+    i->compliance = policyd_dup(d->compliance);
+    i->cert_source = policyd_dup(d->cert_serial ? d->cert_source : "");
+    struct strv groups = {0}, reasons = {0};
+    int rc = grp_device_groups(db, d->id, &groups);
+    i->groups = groups.v;
+    i->n_groups = groups.n;
+    char *rs = policyd_dup(d->compliance_reasons), *save = NULL;
+    for (char *w = rs ? strtok_r(rs, "\n", &save) : NULL; w && rc == 0;
+         w = strtok_r(NULL, "\n", &save))
+        rc = strv_add(&reasons, w);
+    free(rs);
+    i->compliance_reasons = reasons.v;
+    i->n_compliance_reasons = reasons.n;
+    if (rc < 0 || !rs || !i->compliance || !i->cert_source)
+        return rc < 0 ? rc : -ENOMEM;
     if (!i->hardware_id || !i->owner || !i->name || !i->platform || !i->os_version || !i->state ||
         !i->cert_serial || !i->cert_fingerprint)
         return -ENOMEM;
     return 0;
 }
 
+static int policyd_devlist_add(const struct reg_device *d, void *arg)
+{
+    struct policyd_devlist *l = arg;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 32;
+        Mgate__DeviceInfo **nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    Mgate__DeviceInfo *i = NULL;
+    int rc = policyd_devinfo(l->db, d, &i);
+    if (i)
+        l->v[l->n++] = i;
+    return rc;
+}
+
 static void policyd_device_list(struct policyd *p, struct svc *svc, struct ipc_conn *conn,
                                 uint64_t id)
 {
-    struct policyd_devlist l = {0};
+    struct policyd_devlist l = {.db = p->db};
     int rc = reg_device_each(p->db, policyd_devlist_add, &l);
     if (rc < 0) {
         svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_INTERNAL, "cannot list devices: %s",
@@ -220,11 +226,14 @@ void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
         policyd_ca_init(p, svc, conn, id, r->ca_init);
         break;
     case MGATE__POLICYD_REQUEST__BODY_PRE_ENROLL:
-        policyd_pre_enroll(p, svc, conn, id, r->pre_enroll);
+        enroll_pre_job_start(p, svc, conn, id, r->pre_enroll);
         break;
     case MGATE__POLICYD_REQUEST__BODY_ENROLL:
-        policyd_enroll(p, svc, conn, id, r->enroll);
+        enroll_job_start(p, svc, conn, id, r->enroll);
         policyd_wipe_enroll(r->enroll);
+        break;
+    case MGATE__POLICYD_REQUEST__BODY_REGISTER_CERT:
+        policyd_register_cert(p, svc, conn, id, r->register_cert);
         break;
     case MGATE__POLICYD_REQUEST__BODY_REVOKE:
         policyd_revoke(p, svc, conn, id, r->revoke);
@@ -236,6 +245,8 @@ void policyd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
         policyd_device_list(p, svc, conn, id);
         break;
     default:
+        if (policyd_api_policy(p, svc, conn, id, req, body_case))
+            break;
         svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_UNSUPPORTED,
                         "policyd does not serve request %u", body_case);
     }

@@ -36,7 +36,7 @@ void reg_rollback(sqlite3 *db)
         reg_exec(db, "ROLLBACK", NULL);
 }
 
-static sqlite3_stmt *reg_prep(sqlite3 *db, const char *sql, char *why)
+sqlite3_stmt *reg_prep(sqlite3 *db, const char *sql, char *why)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -48,8 +48,7 @@ static sqlite3_stmt *reg_prep(sqlite3 *db, const char *sql, char *why)
     return st;
 }
 
-/* Steps a statement that returns no row; finalizes it. */
-static int reg_step_done(sqlite3 *db, sqlite3_stmt *st, char *why)
+int reg_step_done(sqlite3 *db, sqlite3_stmt *st, char *why)
 {
     int rc = sqlite3_step(st);
     int ext = sqlite3_extended_errcode(db);
@@ -130,7 +129,7 @@ int reg_secret_use(sqlite3 *db, int64_t device_id, char *why)
     return reg_step_done(db, st, why);
 }
 
-static char *reg_col_dup(sqlite3_stmt *st, int i)
+char *reg_col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? strdup((const char *)t) : NULL;
@@ -138,7 +137,8 @@ static char *reg_col_dup(sqlite3_stmt *st, int i)
 
 #define REG_DEVICE_COLS                                                                            \
     "SELECT id, hardware_id, owner, name, platform, os_version, state, cert_serial, "              \
-    "cert_fingerprint, created, coalesce(last_seen, 0) FROM devices "
+    "cert_fingerprint, created, coalesce(last_seen, 0), compliance, compliance_reasons, "          \
+    "compliance_at, generation, cert_source, access_digest FROM devices "
 
 static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
 {
@@ -153,6 +153,12 @@ static void reg_device_row(sqlite3_stmt *st, struct reg_device *d)
     d->cert_fingerprint = reg_col_dup(st, 8);
     d->created = sqlite3_column_int64(st, 9);
     d->last_seen = sqlite3_column_int64(st, 10);
+    d->compliance = reg_col_dup(st, 11);
+    d->compliance_reasons = reg_col_dup(st, 12);
+    d->compliance_at = sqlite3_column_int64(st, 13);
+    d->generation = sqlite3_column_int64(st, 14);
+    d->cert_source = reg_col_dup(st, 15);
+    d->access_digest = reg_col_dup(st, 16);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -165,6 +171,10 @@ void reg_device_free(struct reg_device *d)
     free(d->state);
     free(d->cert_serial);
     free(d->cert_fingerprint);
+    free(d->compliance);
+    free(d->compliance_reasons);
+    free(d->cert_source);
+    free(d->access_digest);
     memset(d, 0, sizeof(*d));
 }
 
@@ -175,7 +185,7 @@ static int reg_device_one(sqlite3_stmt *st, struct reg_device *d)
     if (rc == SQLITE_ROW)
         reg_device_row(st, d);
     sqlite3_finalize(st);
-    if (rc == SQLITE_ROW && (!d->hardware_id || !d->state)) {
+    if (rc == SQLITE_ROW && (!d->hardware_id || !d->state || !d->compliance)) {
         reg_device_free(d);
         return -ENOMEM;
     }
@@ -189,6 +199,41 @@ int reg_device_by_hwid(sqlite3 *db, const char *hwid, struct reg_device *d)
         return -EIO;
     sqlite3_bind_text(st, 1, hwid, -1, SQLITE_STATIC);
     return reg_device_one(st, d);
+}
+
+int reg_device_by_cert(sqlite3 *db, const char *fingerprint, const char *serial,
+                       struct reg_device *d)
+{
+    sqlite3_stmt *st = reg_prep(db,
+                                fingerprint && *fingerprint
+                                    ? REG_DEVICE_COLS "WHERE lower(cert_fingerprint) = lower(?)"
+                                    : REG_DEVICE_COLS "WHERE upper(cert_serial) = upper(?)",
+                                NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, fingerprint && *fingerprint ? fingerprint : serial, -1, SQLITE_STATIC);
+    return reg_device_one(st, d);
+}
+
+int reg_serial_revoked(sqlite3 *db, const char *serial)
+{
+    sqlite3_stmt *st = reg_prep(db, "SELECT 1 FROM revoked WHERE upper(serial) = upper(?)", NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int reg_device_seen(sqlite3 *db, int64_t id, int64_t now)
+{
+    sqlite3_stmt *st = reg_prep(db, "UPDATE devices SET last_seen = ? WHERE id = ?", NULL);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    return reg_step_done(db, st, NULL);
 }
 
 int reg_device_by_id(sqlite3 *db, int64_t id, struct reg_device *d)
@@ -223,11 +268,22 @@ int reg_device_each(sqlite3 *db, int (*fn)(const struct reg_device *d, void *arg
 int reg_device_enrolled(sqlite3 *db, int64_t id, const char *serial, const char *fingerprint,
                         const char *os_version, int64_t now, char *why)
 {
-    sqlite3_stmt *st = reg_prep(db,
-                                "UPDATE devices SET state = 'enrolled', cert_serial = ?, "
-                                "cert_fingerprint = ?, os_version = coalesce(?, os_version), "
-                                "last_seen = ? WHERE id = ?",
-                                why);
+    return reg_device_enrolled_from(db, id, serial, fingerprint, os_version, false, now, why);
+}
+
+int reg_device_enrolled_from(sqlite3 *db, int64_t id, const char *serial, const char *fingerprint,
+                             const char *os_version, bool external, int64_t now, char *why)
+{
+    sqlite3_stmt *st =
+        reg_prep(db,
+                 external ? "UPDATE devices SET state = 'enrolled', cert_serial = ?, "
+                            "cert_fingerprint = ?, os_version = coalesce(?, "
+                            "os_version), last_seen = ?, cert_source = 'external' "
+                            "WHERE id = ?"
+                          : "UPDATE devices SET state = 'enrolled', cert_serial = ?, "
+                            "cert_fingerprint = ?, os_version = coalesce(?, "
+                            "os_version), last_seen = ? WHERE id = ?",
+                 why);
     if (!st)
         return -EIO;
     sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
@@ -265,15 +321,19 @@ int reg_serial_known(sqlite3 *db, const char *serial)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int reg_revoke_serial(sqlite3 *db, const char *serial, int64_t device_id, int64_t now, char *why)
+int reg_revoke_serial(sqlite3 *db, const char *serial, int64_t device_id, int64_t now,
+                      bool external, char *why)
 {
-    sqlite3_stmt *st = reg_prep(
-        db, "INSERT OR IGNORE INTO revoked (serial, device_id, revoked_at) VALUES (?, ?, ?)", why);
+    sqlite3_stmt *st = reg_prep(db,
+                                "INSERT OR IGNORE INTO revoked (serial, device_id, revoked_at, "
+                                "external) VALUES (?, ?, ?, ?)",
+                                why);
     if (!st)
         return -EIO;
     sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, device_id);
     sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int(st, 4, external);
     return reg_step_done(db, st, why);
 }
 
@@ -288,7 +348,8 @@ int reg_revoked_list(sqlite3 *db, struct reg_revoked **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = reg_prep(db, "SELECT serial, revoked_at FROM revoked ORDER BY rowid", NULL);
+    sqlite3_stmt *st = reg_prep(
+        db, "SELECT serial, revoked_at FROM revoked WHERE external = 0 ORDER BY rowid", NULL);
     if (!st)
         return -EIO;
     size_t cap = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "envelope.h"
@@ -190,6 +191,107 @@ static int wait_stopping(struct ipc_sync *s)
     return ok ? 0 : 1;
 }
 
+/* One line per grant, for the shell tests to grep. */
+static void print_grant(const char *what, const Mgate__AccessGrant *g)
+{
+    static const char *const dec[] = {"unspecified", "allow", "quarantine", "deny"};
+    printf("%s decision=%s device=%llu gen=%llu cache=%u full=%d sel=", what,
+           g->decision <= 3 ? dec[g->decision] : "?", (unsigned long long)g->device_id,
+           (unsigned long long)g->generation, g->cache_seconds, g->full_tunnel);
+    for (size_t i = 0; i < g->n_selectors; i++)
+        printf("%s%s:%u:%u", i ? "," : "", g->selectors[i]->subnet, g->selectors[i]->protocol,
+               g->selectors[i]->port);
+    printf(" dns=");
+    for (size_t i = 0; i < g->n_dns; i++)
+        printf("%s%s", i ? "," : "", g->dns[i]);
+    printf(" reason=%s\n", g->reason);
+    fflush(stdout);
+}
+
+/* policyd: Authorize with a certificate's fingerprint and serial, n times
+ * one after the other (the last grant printed, and the rate when n > 1). */
+static int authorize(struct ipc_sync *s, const char *fp, const char *serial, long n)
+{
+    Mgate__AuthorizeRequest ar = MGATE__AUTHORIZE_REQUEST__INIT;
+    ar.subject = "CN=probe";
+    ar.fingerprint = (char *)fp;
+    ar.serial = (char *)serial;
+    ar.peer_address = "192.0.2.1";
+    Mgate__PolicydRequest rq = MGATE__POLICYD_REQUEST__INIT;
+    rq.body_case = MGATE__POLICYD_REQUEST__BODY_AUTHORIZE;
+    rq.authorize = &ar;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ok = 0;
+    for (long i = 0; i < n; i++) {
+        Mgate__Frame *f = NULL;
+        if (ipc_sync_call(s, &rq.base, 3000, &f)) {
+            printf("FAIL: authorize: no answer\n");
+            return 1;
+        }
+        Mgate__PolicydResponse *r =
+            mgate__policyd_response__unpack(NULL, f->payload.len, f->payload.data);
+        ok = r && r->body_case == MGATE__POLICYD_RESPONSE__BODY_AUTHORIZE && r->authorize->grant;
+        if (ok && i == n - 1)
+            print_grant("grant", r->authorize->grant);
+        else if (!ok)
+            printf("FAIL: authorize: %s\n", f->error        ? f->error->message
+                                            : r && r->error ? r->error->message
+                                                            : "no grant");
+        if (r)
+            mgate__policyd_response__free_unpacked(r, NULL);
+        mgate__frame__free_unpacked(f, NULL);
+        if (!ok)
+            return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (n > 1)
+        printf("%ld authorizations in %.0f ms: %.0f/s\n", n, ms, (double)n * 1000.0 / ms);
+    return 0;
+}
+
+/* policyd: subscribes to "access" and prints n AccessChanged events (at
+ * most timeout_ms between two). */
+static int access_events(struct ipc_sync *s, long n, int timeout_ms)
+{
+    void *env = alloca(req_desc->sizeof_message);
+    Mgate__SubscribeRequest sr = MGATE__SUBSCRIBE_REQUEST__INIT;
+    char *topics[] = {(char *)"access"};
+    sr.topics = topics;
+    sr.n_topics = 1;
+    envelope_init_set(req_desc, env, ENV_REQ_SUBSCRIBE, &sr.base);
+    Mgate__Frame *f = NULL;
+    if (ipc_sync_call(s, env, 3000, &f)) {
+        printf("FAIL: subscribe\n");
+        return 1;
+    }
+    mgate__frame__free_unpacked(f, NULL);
+    printf("subscribed\n");
+    fflush(stdout);
+    for (long i = 0; i < n; i++) {
+        if (ipc_sync_next_event(s, timeout_ms, &f)) {
+            printf("FAIL: %ld of %ld events\n", i, n);
+            return 1;
+        }
+        Mgate__PolicydEvent *ev =
+            mgate__policyd_event__unpack(NULL, f->payload.len, f->payload.data);
+        if (ev && ev->body_case == MGATE__POLICYD_EVENT__BODY_ACCESS_CHANGED &&
+            ev->access_changed->grant) {
+            char what[160];
+            snprintf(what, sizeof(what), "event serial=%s", ev->access_changed->serial);
+            print_grant(what, ev->access_changed->grant);
+        } else {
+            printf("FAIL: not an AccessChanged event\n");
+            i = n;
+        }
+        if (ev)
+            mgate__policyd_event__free_unpacked(ev, NULL);
+        mgate__frame__free_unpacked(f, NULL);
+    }
+    return 0;
+}
+
 /* Sends n requests without reading a single answer, then leaves. */
 static int flood(struct ipc_sync *s, long n)
 {
@@ -219,7 +321,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4 || pick_service(argv[1]) < 0) {
         fprintf(stderr, "usage: ipc_probe SERVICE SOCKET status|oversize|garbage|badpayload|"
-                        "version|unknown|stopping|flood N\n");
+                        "version|unknown|stopping|flood N|authorize FP SERIAL [N]|access N MS\n");
         return 2;
     }
     struct ipc_sync s;
@@ -252,6 +354,10 @@ int main(int argc, char **argv)
         res = expect_error(&s, 1, future, sizeof(future), MGATE__ERROR_CODE__ERR_UNSUPPORTED);
     } else if (strcmp(mode, "stopping") == 0) {
         res = wait_stopping(&s);
+    } else if (strcmp(mode, "authorize") == 0 && argc > 5) {
+        res = authorize(&s, argv[4], argv[5], argc > 6 ? atol(argv[6]) : 1);
+    } else if (strcmp(mode, "access") == 0 && argc > 5) {
+        res = access_events(&s, atol(argv[4]), atoi(argv[5]));
     } else if (strcmp(mode, "flood") == 0 && argc > 4) {
         res = flood(&s, atol(argv[4]));
     }

@@ -132,6 +132,22 @@ check "CSV with a known hardware id on line 2: refused, nothing imported" \
     test $rc -eq 1 -a "$(sql 'SELECT count(*) FROM devices')" = "$n_before"
 check "CSV with a known hardware id: names the device" has "$T/dupline.err" "device 2: .*IMEI-101"
 
+# A bulk of 1000 devices hashes 1000 passwords (PBKDF2) on a worker: policyd
+# keeps answering meanwhile.
+for i in $(seq 1000); do echo "BULK-$i,o,n,ios"; done > "$T/bulk1000.csv"
+$CTL device pre-enroll --csv "$T/bulk1000.csv" > "$T/bulk1000.out" 2>&1 &
+BULK=$!
+sleep 0.3
+t0=$(date +%s%N)
+"$B/tests/daemon_ipc_probe" policyd "$T/run/policyd.sock" status > "$T/during.out"; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -0 $BULK 2>/dev/null; running=$?
+check "a status request is answered within 1 s (${ms} ms) while a bulk pre-enrollment hashes" \
+    test $rc -eq 0 -a $running -eq 0 -a $ms -lt 1000
+wait $BULK
+check "the bulk of 1000 is stored, one password each" \
+    test "$(sql "SELECT count(*) FROM devices d JOIN enroll_secrets s ON s.device_id = d.id WHERE hardware_id LIKE 'BULK-%'")/$(grep -c '^[0-9].*BULK-' "$T/bulk1000.out")" = 1000/1000
+
 # --- enrollment -------------------------------------------------------------
 audit_refused() { sql "SELECT count(*) FROM audit WHERE action = 'enroll-refused' AND detail LIKE '%$1%'"; }
 $CTL device enroll --hwid IMEI-001 --password WRONG-WRON-WRON-WRON --csr "$T/dev1.csr" \
@@ -219,8 +235,24 @@ check "enroll with an RSA-2048 CSR" \
     bash -c "$CTL device enroll --hwid IMEI-101 --password '$PW101' --csr '$T/rsa.csr' > '$T/rsa.crt' 2>/dev/null"
 check "enroll with a P-384 CSR" \
     bash -c "$CTL device enroll --hwid IMEI-103 --password '$PW103' --csr '$T/p384.csr' > '$T/p384.crt' 2>/dev/null"
+# Four enrollments at once with one password: the worker threads race, the
+# loop commits one.
+PW201=$(jq -r '.[0].password' "$T/json.out")
+RACE=()
+for i in 1 2 3 4; do
+    $CTL device enroll --hwid IMEI-201 --password "$PW201" --csr "$T/dev1.csr" \
+        > "$T/race$i.crt" 2> "$T/race$i.err" &
+    RACE+=($!)
+done
+wait "${RACE[@]}"
+check "four enrollments at once with one password: exactly one certificate" \
+    test "$(cat "$T"/race*.crt | grep -c 'BEGIN CERTIFICATE')" = 1
+check "the three others are told the password was used" \
+    test "$(grep -l 'already used' "$T"/race*.err | wc -l)" = 3
+check "one enrollment in the audit log for IMEI-201" \
+    test "$(sql "SELECT count(*) FROM audit a JOIN devices d ON d.id = a.device_id WHERE d.hardware_id = 'IMEI-201' AND a.action = 'enroll'")" = 1
 check "all issued serials are distinct" \
-    test "$(sql 'SELECT count(DISTINCT cert_serial) FROM devices WHERE cert_serial IS NOT NULL')" = 3
+    test "$(sql 'SELECT count(DISTINCT cert_serial) FROM devices WHERE cert_serial IS NOT NULL')" = 4
 
 # --- revocation and the CRL -------------------------------------------------
 $CTL ca crl > "$T/crl0.pem"; rc=$?
@@ -260,8 +292,8 @@ check "policyd exits 0 on SIGTERM" test $rc -eq 0
 start
 check "after a restart the CA is loaded: ca crl still lists the serial" \
     bash -c "$CTL ca crl | openssl crl -noout -text | grep -q 'Serial Number: $SERIAL'"
-check "after a restart: schema 2" \
-    test "$($CTL --json status policyd | jq -r '.[0].schema_version')" = 2
+check "after a restart: schema 4" \
+    test "$($CTL --json status policyd | jq -r '.[0].schema_version')" = 4
 check "ca init --force replaces the CA" \
     bash -c "$CTL ca init --force > '$T/ca3.out' 2>/dev/null && ! cmp -s '$T/ca3.out' '$T/ca.out' && cmp -s '$T/ca3.out' '$T/ca/ca.crt' && test \$(stat -c %a '$T/ca/ca.key') = 600"
 check "ca init --force is audited" test "$(sql "SELECT count(*) FROM audit WHERE action = 'ca-init'")" = 2

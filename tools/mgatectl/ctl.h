@@ -56,10 +56,28 @@ void json_end(struct json_out *j);
 /* "3d4h", "5m3s", "12s". */
 void ctl_fmt_duration(unsigned long long s, char *buf, size_t len);
 
+/* policyd (ctl_device.c): calls it and prints the failure; 0, or the exit
+ * status to return. */
+struct Mgate__PolicydResponse;
+int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMessage *body,
+                const struct Mgate__PolicydResponse **out);
+void ctl_resp_free(const struct Mgate__PolicydResponse *r);
+/* ISO 8601 UTC, "-" for 0. */
+void ctl_fmt_time(uint64_t t, char *buf, size_t len);
+/* --name VALUE or --name=VALUE at argv[*i]; advances *i. */
+bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* A whole file (caller frees); NULL with errno. */
+char *ctl_read_file(const char *path);
+/* device groups|policy|state (ctl_devpolicy.c); -1 when argv[0] is none. */
+int ctl_device_more(struct ctl *ctl, int argc, char **argv);
+
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_xfrm(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_ike(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_device(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_group(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_policy(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_report(struct ctl *ctl, int argc, char **argv);
 
 #endif

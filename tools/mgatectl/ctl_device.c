@@ -10,9 +10,8 @@
 #include "ctl.h"
 #include "policyd.pb-c.h"
 
-/* Calls policyd; prints the failure. 0, or the exit status to return. */
-static int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMessage *body,
-                       const Mgate__PolicydResponse **out)
+int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMessage *body,
+                const Mgate__PolicydResponse **out)
 {
     ProtobufCMessage *resp = NULL;
     char why[512];
@@ -25,12 +24,12 @@ static int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, Protob
     return 0;
 }
 
-static void ctl_resp_free(const Mgate__PolicydResponse *r)
+void ctl_resp_free(const Mgate__PolicydResponse *r)
 {
     protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
 }
 
-static void ctl_fmt_time(uint64_t t, char *buf, size_t len)
+void ctl_fmt_time(uint64_t t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -70,8 +69,7 @@ int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv)
     return 2;
 }
 
-/* --name VALUE or --name=VALUE at argv[*i]; advances *i. */
-static bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val)
+bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val)
 {
     size_t n = strlen(name);
     if (strncmp(argv[*i], name, n) != 0)
@@ -268,6 +266,10 @@ static int ctl_device_pre_enroll(struct ctl *ctl, int argc, char **argv)
         }
         rq.devices = c.ptrs;
         rq.n_devices = c.n;
+        /* policyd hashes each new password (PBKDF2, a few ms): a big file
+         * takes longer than the default wait. */
+        if (ctl->timeout_ms < 5000 + (int)(c.n < 1000000 ? c.n : 1000000) * 20)
+            ctl->timeout_ms = 5000 + (int)(c.n < 1000000 ? c.n : 1000000) * 20;
     } else if (!csv && hwid && owner && name && platform) {
         one.hardware_id = (char *)hwid;
         one.owner = (char *)owner;
@@ -310,6 +312,7 @@ static void ctl_device_json(const Mgate__DeviceList *l)
         json_str(&j, "state", d->state);
         json_str(&j, "cert_serial", d->cert_serial);
         json_str(&j, "cert_fingerprint", d->cert_fingerprint);
+        json_str(&j, "cert_source", d->cert_source);
         ctl_fmt_time(d->created, t, sizeof(t));
         json_str(&j, "created", t);
         if (d->last_seen) {
@@ -318,6 +321,15 @@ static void ctl_device_json(const Mgate__DeviceList *l)
         } else {
             json_null(&j, "last_seen");
         }
+        json_arr_open(&j, "groups");
+        for (size_t k = 0; k < d->n_groups; k++)
+            json_str(&j, NULL, d->groups[k]);
+        json_arr_close(&j);
+        json_str(&j, "compliance", d->compliance);
+        json_arr_open(&j, "compliance_reasons");
+        for (size_t k = 0; k < d->n_compliance_reasons; k++)
+            json_str(&j, NULL, d->compliance_reasons[k]);
+        json_arr_close(&j);
         json_obj_close(&j);
     }
     json_arr_close(&j);
@@ -327,18 +339,22 @@ static void ctl_device_json(const Mgate__DeviceList *l)
 static void ctl_device_table(const Mgate__DeviceList *l)
 {
     char t[32];
-    printf("%-6s %-20s %-16s %-20s %-10s %-13s %-32s %s\n", "ID", "HARDWARE ID", "OWNER", "NAME",
-           "PLATFORM", "STATE", "CERT SERIAL", "LAST SEEN");
+    printf("%-6s %-20s %-16s %-20s %-10s %-13s %-32s %-20s %-13s %s\n", "ID", "HARDWARE ID",
+           "OWNER", "NAME", "PLATFORM", "STATE", "CERT SERIAL", "LAST SEEN", "COMPLIANCE",
+           "GROUPS");
     for (size_t i = 0; i < l->n_devices; i++) {
         const Mgate__DeviceInfo *d = l->devices[i];
         ctl_fmt_time(d->last_seen, t, sizeof(t));
-        printf("%-6llu %-20s %-16s %-20s %-10s %-13s %-32s %s\n", (unsigned long long)d->id,
+        printf("%-6llu %-20s %-16s %-20s %-10s %-13s %-32s %-20s %-13s ", (unsigned long long)d->id,
                d->hardware_id, d->owner, d->name, d->platform, d->state,
-               *d->cert_serial ? d->cert_serial : "-", t);
+               *d->cert_serial ? d->cert_serial : "-", t, d->compliance);
+        for (size_t k = 0; k < d->n_groups; k++)
+            printf("%s%s", k ? "," : "", d->groups[k]);
+        printf("%s\n", d->n_groups ? "" : "-");
     }
 }
 
-static char *ctl_read_file(const char *path)
+char *ctl_read_file(const char *path)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -410,6 +426,8 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
         return ctl_device_pre_enroll(ctl, argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "enroll") == 0)
         return ctl_device_enroll(ctl, argc - 1, argv + 1);
+    if (argc >= 1 && (rc = ctl_device_more(ctl, argc, argv)) != -1)
+        return rc;
     if (argc == 1 && strcmp(argv[0], "list") == 0) {
         Mgate__DeviceListRequest rq = MGATE__DEVICE_LIST_REQUEST__INIT;
         if ((rc = ctl_policyd(ctl, "device list", MGATE__POLICYD_REQUEST__BODY_DEVICE_LIST,
@@ -446,6 +464,14 @@ int ctl_cmd_device(struct ctl *ctl, int argc, char **argv)
                     "       mgatectl device pre-enroll --csv FILE\n"
                     "       mgatectl device list\n"
                     "       mgatectl device enroll --hwid ID --password P --csr FILE\n"
-                    "       mgatectl device revoke ID\n");
+                    "       mgatectl device revoke ID\n"
+                    "       mgatectl device groups ID [GROUP...]\n"
+                    "       mgatectl device policy ID\n"
+                    "       mgatectl device state ID blocked|wiped|disenrolled|enrolled\n"
+                    "       mgatectl device register-cert --hwid ID --cert FILE [--os-version V]\n"
+                    "       mgatectl device report ID|--fingerprint FP [--password-set yes|no]\n"
+                    "                [--encrypted yes|no]\n"
+                    "                [--jailbroken yes|no] [--os-version V]\n"
+                    "                [--result SETTING=ok|failed[:DETAIL]]...\n");
     return 2;
 }

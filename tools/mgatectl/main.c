@@ -24,7 +24,13 @@ static const struct ctl_command ctl_commands[] = {
     {"ca", ctl_cmd_ca,
      "ca init [--force] | ca crl   mgate's CA (policyd): create it; print the CRL"},
     {"device", ctl_cmd_device,
-     "device pre-enroll|list|enroll|revoke  the device registry and enrollment (policyd)"},
+     "device pre-enroll|list|enroll|register-cert|revoke|groups|policy|state|report\n"
+     "                              the device registry, its policies and compliance (policyd)"},
+    {"group", ctl_cmd_group, "group create|delete PATH | group list  the group tree (policyd)"},
+    {"policy", ctl_cmd_policy,
+     "policy create|delete|list|show|set|unset|link|unlink  policies (policyd)"},
+    {"report", ctl_cmd_report,
+     "report assets|policies|compliance [--csv]  device, policy and compliance reports"},
 };
 
 static void ctl_usage(FILE *f)
