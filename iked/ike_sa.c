@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ike_crypto.h"
+#include "ike_grant.h"
 
 struct ike_sa *ike_sa_new(void)
 {
@@ -54,6 +55,7 @@ void ike_sa_free(struct ike_sa *sa)
     }
     free(sa->last_resp);
     free(sa->peer_subject);
+    ike_authz_free(sa->authz);
     ike_crypto_wipe(sa, sizeof(*sa));
     free(sa);
 }

@@ -96,6 +96,9 @@ struct ike_sa {
     bool lease_moved;
     /* In the daemon's identity index (iked_sa_table). */
     bool id_indexed;
+    /* authorization = policyd: the held request, the grant in force
+     * (ike_grant.h; NULL with ca-only). */
+    struct ike_authz *authz;
 };
 
 struct ike_sa *ike_sa_new(void);

@@ -31,6 +31,7 @@ struct iked_sock {
 };
 
 struct iked_sa_table;
+struct iked_authz_ctx;
 
 struct iked {
     struct iked_conf conf;
@@ -58,6 +59,8 @@ struct iked {
     uint64_t cookies_asked, cookies_refused, cookies_passed;
     /* Dead peer detection. */
     uint64_t dpd_checks, dpd_dead;
+    /* authorization = policyd (iked_authz.c); NULL with ca-only. */
+    struct iked_authz_ctx *authz;
 };
 
 /* iked_net.c */
@@ -113,6 +116,27 @@ int iked_child_install(struct iked *ik, struct ike_sa *sa,
 int iked_child_remove(struct iked *ik, struct ike_sa *sa);
 /* After xfrmd (re)connects: tell it what we want, so orphans go. */
 void iked_child_reconcile(struct iked *ik);
+
+/* iked_dispatch.c, for iked_authz.c: IKE_AUTH goes on on a worker once
+ * sa->authz is decided (sa not busy when called). */
+int iked_dispatch_resume(struct iked *ik, struct ike_sa *sa);
+
+/* iked_child.c, for iked_authz.c: the installed CHILD SA's corporate-side
+ * selectors become ts (n), its kernel policies replaced in one batch (the
+ * new ones added or updated, those no longer granted deleted). */
+int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_child_ts *ts,
+                        size_t n);
+
+/* iked_authz.c: authorization = policyd (nothing with ca-only). */
+int iked_authz_start(struct iked *ik);
+void iked_authz_stop(struct iked *ik);
+void iked_authz_free(struct iked *ik);
+/* IKE_AUTH returned IKE_EXCH_AUTHORIZE: asks policyd; sa stays busy until
+ * decided, then resumes through iked_dispatch_resume. */
+void iked_authz_ask(struct iked *ik, struct ike_sa *sa);
+/* policyd's events (upstream on_event): AccessChanged. */
+void iked_authz_on_policyd_event(struct upstream *up, const ProtobufCMessage *ev,
+                                 uint32_t ev_case, void *ud);
 
 /* iked_api.c */
 void iked_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,

@@ -30,6 +30,9 @@ enum iked_authz {
     /* Any device whose certificate chains to a configured CA may connect.
      * For labs and until policyd decides: said at start in one log line. */
     IKED_AUTHZ_CA_ONLY,
+    /* policyd decides at every IKE_AUTH (allow, quarantine, deny, the
+     * selectors and DNS): iked_authz.c. */
+    IKED_AUTHZ_POLICYD,
 };
 
 struct iked_conf {
@@ -45,7 +48,7 @@ struct iked_conf {
     char *pool;                     /* "198.18.0.0/24": virtual IPv4 addresses */
     struct conf_list subnets;       /* corporate subnets offered to devices */
     struct conf_list dns;           /* INTERNAL_IP4_DNS */
-    char *authorization;            /* "ca-only" */
+    char *authorization;            /* "ca-only" or "policyd" */
     uint64_t half_open_timeout_ms;
     uint64_t ike_lifetime_ms;
     uint64_t child_lifetime_ms;
@@ -53,6 +56,8 @@ struct iked_conf {
     uint64_t dpd_delay_ms;     /* idle time before a liveness check; 0 = no DPD */
     uint64_t dpd_timeout_ms;   /* no answer for this long: the peer is dead */
     uint64_t cookie_threshold; /* half-open SAs before cookies are asked for; 0 = always */
+    uint64_t authz_timeout_ms;   /* policyd's answer awaited at most this long */
+    uint64_t authz_cache_max_ms; /* bound on a cached grant's life; 0 = no cache */
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -92,6 +97,8 @@ struct iked_settings {
     uint32_t dpd_delay_ms; /* 0: no liveness checks */
     uint32_t dpd_timeout_ms;
     uint32_t cookie_threshold; /* 0: every IKE_SA_INIT needs a COOKIE */
+    uint32_t authz_timeout_ms;  /* authorization = policyd: the wait for its answer */
+    uint32_t authz_cache_max_s; /* ... and the longest a cached grant serves */
     /* IDr from local_id: 0 when unset (send our certificate's subject as
      * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
      * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */

@@ -35,6 +35,9 @@ static void iked_on_xfrmd_connect(struct upstream *up, void *ud)
     iked_child_reconcile(ik);
 }
 
+/* "access": AccessChanged, resubscribed on every reconnect. */
+static const char *const iked_policyd_topics[] = {"lifecycle", "access", NULL};
+
 static const struct upstream_def iked_upstreams[] = {
     {.service = "xfrmd",
      .request = &mgate__xfrmd_request__descriptor,
@@ -44,7 +47,9 @@ static const struct upstream_def iked_upstreams[] = {
     {.service = "policyd",
      .request = &mgate__policyd_request__descriptor,
      .response = &mgate__policyd_response__descriptor,
-     .event = &mgate__policyd_event__descriptor},
+     .event = &mgate__policyd_event__descriptor,
+     .topics = iked_policyd_topics,
+     .on_event = iked_authz_on_policyd_event},
 };
 
 /* "key: reason" from the settings parser, with the file and line of key. */
@@ -180,7 +185,9 @@ static int iked_start(struct service *s, void *ud)
     log_notice("authorization: %s",
                ik->set.authz == IKED_AUTHZ_CA_ONLY
                    ? "ca-only (any device with a valid certificate from the configured CAs)"
-                   : "?");
+                   : "policyd (asked at every IKE_AUTH; cached grants serve while it is down)");
+    if (iked_authz_start(ik) < 0)
+        return -1;
     return iked_net_start(ik);
 }
 
@@ -197,6 +204,7 @@ static void iked_stop(struct service *s, void *ud)
     (void)s;
     iked_sa_table_each(ik->sas, iked_stop_one, ik);
     ik->stopping = true;
+    iked_authz_stop(ik);
     uv_timer_stop(&ik->sweep);
     uv_close((uv_handle_t *)&ik->sweep, NULL);
     if (ik->env.set)
@@ -239,5 +247,6 @@ int main(int argc, char **argv)
     ike_cert_store_free(iked.cas);
     iked_sa_table_free(iked.sas);
     ike_cookie_fini(&iked.cookies);
+    iked_authz_free(&iked);
     return rc;
 }
