@@ -77,6 +77,7 @@ struct opts {
     double duration_s;
     const char *junk;
     int timeout_ms, tries;
+    struct ike_ts_set tsr; /* --tsr, repeatable; none: 0.0.0.0/0 */
 };
 
 static struct opts o = {.timeout_ms = 2000, .tries = 2};
@@ -181,6 +182,39 @@ static int parse_int(const char *s, int lo, int hi, const char *what)
     return (int)v;
 }
 
+/* --tsr 10.1.0.0-10.1.0.255:6:443 (IPv4): one more TSr range proposed. */
+static void parse_tsr(const char *arg)
+{
+    if (o.tsr.n >= IKE_MAX_TS)
+        die("--tsr: at most %d", IKE_MAX_TS);
+    char buf[128], *dash, *colon;
+    snprintf(buf, sizeof(buf), "%s", arg);
+    struct ike_ts *t = &o.tsr.ts[o.tsr.n];
+    memset(t, 0, sizeof(*t));
+    t->type = IKE_TS_IPV4_ADDR_RANGE;
+    t->end_port = 65535;
+    if ((colon = strchr(buf, ':'))) {
+        *colon++ = '\0';
+        char *port = strchr(colon, ':');
+        if (port)
+            *port++ = '\0';
+        t->ip_proto = (uint8_t)parse_int(colon, 0, 255, "--tsr protocol");
+        if (port) {
+            char *pd = strchr(port, '-');
+            if (pd)
+                *pd++ = '\0';
+            t->start_port = (uint16_t)parse_int(port, 0, 65535, "--tsr port");
+            t->end_port = pd ? (uint16_t)parse_int(pd, 0, 65535, "--tsr port") : t->start_port;
+        }
+    }
+    if (!(dash = strchr(buf, '-')))
+        die("--tsr %s: FIRST-LAST expected", arg);
+    *dash++ = '\0';
+    if (inet_pton(AF_INET, buf, t->start) != 1 || inet_pton(AF_INET, dash, t->end) != 1)
+        die("--tsr %s: IPv4 addresses expected", arg);
+    o.tsr.n++;
+}
+
 static void usage(void)
 {
     fputs("usage: ike_initiator --gw IP[:PORT] --ca CA.crt --cert DEV.crt --key DEV.key\n"
@@ -189,7 +223,7 @@ static void usage(void)
           "         [--forge-cookie]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
-          "         [--timeout MS] [--tries N]\n",
+          "         [--timeout MS] [--tries N] [--tsr FIRST-LAST[:PROTO[:PORT[-PORT]]]]...\n",
           stderr);
     exit(EX_LOCAL);
 }
@@ -217,6 +251,7 @@ static void parse_opts(int argc, char **argv)
                                        {"junk", required_argument, NULL, 'j'},
                                        {"timeout", required_argument, NULL, 't'},
                                        {"tries", required_argument, NULL, 'T'},
+                                       {"tsr", required_argument, NULL, 'Z'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     char *prop = NULL, *esp = NULL, *ke = NULL;
@@ -285,6 +320,9 @@ static void parse_opts(int argc, char **argv)
             break;
         case 'T':
             o.tries = parse_int(optarg, 1, 10, "--tries");
+            break;
+        case 'Z':
+            parse_tsr(optarg);
             break;
         default:
             usage();
@@ -542,6 +580,7 @@ static void auth_opts(struct ti_auth_opts *ao)
     ao->no_sa = o.childless;
     memcpy(ao->esp, o.esp, sizeof(o.esp));
     ao->n_esp = o.n_esp;
+    ao->tsr = o.tsr;
 }
 
 /* The IKE SA is up at the gateway: it sent IDr (an AUTHENTICATION_FAILED
@@ -736,6 +775,11 @@ static int run_one(void)
            o.no_verify ? "not verified" : "certificate, IDr and AUTH verified",
            ike_auth_method_name(r.auth_method));
     printf("vip=%s netmask=%s dns=%zu\n", vip, mask, r.n_dns);
+    for (size_t i = 0; i < r.n_dns && i < 4; i++) {
+        char d[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &r.dns[i], d, sizeof(d));
+        printf("dns: %s\n", d);
+    }
     if (r.has_sa) {
         printf("child: esp spi_in=%08x spi_out=%08x (ours, the gateway's)\n", t.esp_spi,
                r.esp_spi_r);
