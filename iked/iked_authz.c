@@ -362,9 +362,10 @@ static void authz_apply_one(struct ike_sa *sa, void *arg)
     if (!sa->peer_subject || memcmp(sa->peer_fpr, a->fpr, 32) != 0)
         return;
     if (sa->busy || sa->state != IKE_SA_ESTABLISHED) {
-        /* Half-open ones are being decided by policyd's own answer; those
-         * installing or in an exchange get it on the next tick. */
-        a->busy |= sa->state != IKE_SA_HALF_OPEN && sa->state != IKE_SA_DELETING;
+        /* In an exchange, installing, or still in IKE_AUTH (whose answer
+         * from policyd may predate this change): retried on the next tick,
+         * where the generation check drops it if the SA got a newer grant. */
+        a->busy |= sa->state != IKE_SA_DELETING;
         return;
     }
     char d[320];
@@ -523,8 +524,16 @@ void iked_authz_stop(struct iked *ik)
     struct iked_authz_ctx *ctx = ik->authz;
     if (!ctx)
         return;
-    while (ctx->pending)
+    while (ctx->pending) {
+        /* Their IKE_AUTH will not be answered: the SAs go now (a DELETE
+         * makes no sense for an SA the device does not have yet). */
+        struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, ctx->pending->spi_r);
         authz_pending_end(ctx->pending);
+        if (sa) {
+            sa->busy = false;
+            iked_sa_destroy(ik, sa, false, "iked stopping");
+        }
+    }
     uv_timer_stop(&ctx->tick);
     uv_close((uv_handle_t *)&ctx->tick, NULL);
 }
