@@ -322,10 +322,9 @@ static int auth_sign(const struct ike_env *env, const struct ike_sa *sa, struct 
     return 0;
 }
 
-static enum ike_exch_result auth_refuse_to(struct ike_sa *sa,
-                                           const struct sockaddr_storage *remote, uint32_t msgid,
-                                           uint16_t type, const void *data, size_t len,
-                                           const char *why, struct ike_tx *tx)
+static enum ike_exch_result auth_refuse_to(struct ike_sa *sa, const struct sockaddr_storage *remote,
+                                           uint32_t msgid, uint16_t type, const void *data,
+                                           size_t len, const char *why, struct ike_tx *tx)
 {
     char from[64];
     if (why) /* NULL: the reason was logged already */
@@ -395,9 +394,9 @@ static void auth_record_peer(struct ike_sa *sa, ike_cert_peer *peer, const struc
 }
 
 static int auth_write_response(const struct ike_env *env, struct ike_sa *sa, uint32_t msgid,
-                               const struct auth_req *r,
-                               const struct exch_cp_reply *cp, uint16_t child_err,
-                               const struct ike_proposal_choice *esp, struct ike_tx *tx)
+                               const struct auth_req *r, const struct exch_cp_reply *cp,
+                               uint16_t child_err, const struct ike_proposal_choice *esp,
+                               struct ike_tx *tx)
 {
     struct auth_ours o;
     if (auth_our_id(env, &o) < 0 || ike_auth_choose(ike_cert_own_key(env->own), sa->peer_hash_mask,
@@ -585,15 +584,13 @@ enum ike_exch_result ike_exch_auth_resume(const struct ike_env *env, struct ike_
     } else if (!a->decided) {
         char why[200];
         snprintf(why, sizeof(why), "%s; fail closed", a->why_none ? a->why_none : "no decision");
-        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0, why,
-                             tx);
+        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0, why, tx);
     } else if (a->grant.decision == IKE_GRANT_DENY) {
         char why[IKE_GRANT_MAX_REASON + 64];
         snprintf(why, sizeof(why), "denied by policyd%s: %s",
                  a->from_cache ? " (cached decision)" : "",
                  a->grant.reason[0] ? a->grant.reason : "no reason given");
-        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0, why,
-                             tx);
+        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0, why, tx);
     } else {
         res = auth_finish(env, sa, &req, msgid, now_ms, tx);
     }

@@ -128,8 +128,8 @@ enum ike_exch_result exch_authz_hold(struct ike_sa *sa, const struct ike_chain *
 int exch_authz_reopen(struct ike_sa *sa, struct ike_chain *in);
 /* Like exch_narrow_ts, with the grant in sa->authz instead of the
  * configured subnets; keeps the device's TSr in sa->authz. */
-int exch_authz_narrow(struct ike_sa *sa, const struct ike_ts_set *tsi,
-                      const struct ike_ts_set *tsr, struct child_sa *c, const char **why);
+int exch_authz_narrow(struct ike_sa *sa, const struct ike_ts_set *tsi, const struct ike_ts_set *tsr,
+                      struct child_sa *c, const char **why);
 /* The CFG_REPLY with the grant's DNS servers and IPv4 subnets instead of
  * the configured ones (each only when the device asked for that kind). */
 void exch_authz_cp(const struct ike_sa *sa, const struct ike_cp *req, struct exch_cp_reply *cp);

@@ -135,8 +135,8 @@ void iked_authz_free(struct iked *ik);
  * decided, then resumes through iked_dispatch_resume. */
 void iked_authz_ask(struct iked *ik, struct ike_sa *sa);
 /* policyd's events (upstream on_event): AccessChanged. */
-void iked_authz_on_policyd_event(struct upstream *up, const ProtobufCMessage *ev,
-                                 uint32_t ev_case, void *ud);
+void iked_authz_on_policyd_event(struct upstream *up, const ProtobufCMessage *ev, uint32_t ev_case,
+                                 void *ud);
 
 /* iked_api.c */
 void iked_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,

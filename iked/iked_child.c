@@ -320,14 +320,13 @@ static void iked_child_on_retargeted(struct upstream *up, const ProtobufCMessage
         log_err("replacing a tunnel's policies: xfrmd: %s", err->message);
         return;
     }
-    for (size_t i = 0;
-         r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH && i < r->batch->n_results; i++)
+    for (size_t i = 0; r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH && i < r->batch->n_results;
+         i++)
         if (r->batch->results[i]->errnum && r->batch->results[i]->errnum != ENOENT)
             log_err("replacing a tunnel's policies: %s", r->batch->results[i]->message);
 }
 
-int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_child_ts *ts,
-                        size_t n)
+int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_child_ts *ts, size_t n)
 {
     struct child_sa *c = sa->child;
     if (!c || !c->installed || n == 0 || n > IKE_CHILD_MAX_TS)

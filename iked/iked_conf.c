@@ -65,8 +65,8 @@ const struct conf_key iked_conf_schema[] = {
      "half-open IKE SAs before IKE_SA_INIT needs a COOKIE (0: always)"},
     {"authorization_timeout", CONF_DURATION, offsetof(struct iked_conf, authz_timeout_ms), "2s",
      100, 30 * MS_PER_S, "with policyd: how long IKE_AUTH waits for its answer"},
-    {"authorization_cache_max", CONF_DURATION, offsetof(struct iked_conf, authz_cache_max_ms),
-     "1h", 0, 7 * MS_PER_DAY,
+    {"authorization_cache_max", CONF_DURATION, offsetof(struct iked_conf, authz_cache_max_ms), "1h",
+     0, 7 * MS_PER_DAY,
      "with policyd: longest time a cached grant serves while policyd is down (0: never)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };

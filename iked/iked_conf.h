@@ -56,8 +56,11 @@ struct iked_conf {
     uint64_t dpd_delay_ms;     /* idle time before a liveness check; 0 = no DPD */
     uint64_t dpd_timeout_ms;   /* no answer for this long: the peer is dead */
     uint64_t cookie_threshold; /* half-open SAs before cookies are asked for; 0 = always */
-    uint64_t authz_timeout_ms;   /* policyd's answer awaited at most this long */
-    uint64_t authz_cache_max_ms; /* bound on a cached grant's life; 0 = no cache */
+
+    /* authorization = policyd: the wait for its answer, the bound on a
+     * cached grant's life (0: no cache). */
+    uint64_t authz_timeout_ms;
+    uint64_t authz_cache_max_ms;
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -97,8 +100,11 @@ struct iked_settings {
     uint32_t dpd_delay_ms; /* 0: no liveness checks */
     uint32_t dpd_timeout_ms;
     uint32_t cookie_threshold; /* 0: every IKE_SA_INIT needs a COOKIE */
-    uint32_t authz_timeout_ms;  /* authorization = policyd: the wait for its answer */
-    uint32_t authz_cache_max_s; /* ... and the longest a cached grant serves */
+
+    /* authorization = policyd: the wait for its answer, and the longest a
+     * cached grant serves. */
+    uint32_t authz_timeout_ms;
+    uint32_t authz_cache_max_s;
     /* IDr from local_id: 0 when unset (send our certificate's subject as
      * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
      * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */

@@ -230,6 +230,8 @@ static void usage(void)
 
 static void parse_opts(int argc, char **argv)
 {
+    /* One option a line: adding one must not repack the others. */
+    // clang-format off
     static const struct option lo[] = {{"gw", required_argument, NULL, 'g'},
                                        {"ca", required_argument, NULL, 'a'},
                                        {"cert", required_argument, NULL, 'c'},
@@ -254,6 +256,7 @@ static void parse_opts(int argc, char **argv)
                                        {"tsr", required_argument, NULL, 'Z'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
+    // clang-format on
     char *prop = NULL, *esp = NULL, *ke = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
