@@ -117,7 +117,9 @@ void exch_authz_cp(const struct ike_sa *sa, const struct ike_cp *req, struct exc
     if (want_dns)
         for (size_t i = 0; i < g->n_dns; i++)
             cp_put(cp, IKE_CFGA_INTERNAL_IP4_DNS, &g->dns[i], 4);
-    if (!want_subnet)
+    /* Subnets tell a client which routes to send into the tunnel (split
+     * tunnelling); a full-tunnel device routes everything here anyway. */
+    if (!want_subnet || g->full_tunnel)
         return;
     for (size_t i = 0; i < g->n_sel; i++) {
         const struct ike_grant_sel *s = &g->sel[i];
