@@ -127,6 +127,12 @@ int iked_dispatch_resume(struct iked *ik, struct ike_sa *sa);
 int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_child_ts *ts,
                         size_t n);
 
+/* iked_child.c: old is replaced by keep (same virtual IP, old->lease_moved):
+ * the policies of old that keep does not have (other selectors, e.g. a
+ * narrower grant, or keep has no CHILD SA) are deleted now; the shared
+ * ones were updated in place and stay keep's. */
+void iked_child_trim_moved(struct iked *ik, struct ike_sa *old, const struct ike_sa *keep);
+
 /* iked_authz.c: authorization = policyd (nothing with ca-only). */
 int iked_authz_start(struct iked *ik);
 void iked_authz_stop(struct iked *ik);

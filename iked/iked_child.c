@@ -384,6 +384,42 @@ int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_chi
     return rc;
 }
 
+void iked_child_trim_moved(struct iked *ik, struct ike_sa *old, const struct ike_sa *keep)
+{
+    struct child_sa *c = old->child;
+    if (old->busy || !c || !c->installed)
+        return;
+    const struct child_sa *k = keep->child && keep->child->installed ? keep->child : NULL;
+    struct child_sa *gone = malloc(sizeof(*gone));
+    struct iked_child_batch *b = calloc(1, sizeof(*b));
+    if (!gone || !b) {
+        free(gone);
+        free(b);
+        return; /* left to the next reconcile */
+    }
+    *gone = *c;
+    gone->n_ts_local = 0;
+    for (size_t i = 0; i < c->n_ts_local; i++) {
+        bool kept = false;
+        for (size_t j = 0; k && j < k->n_ts_local && !kept; j++)
+            kept = memcmp(&k->ts_local[j], &c->ts_local[i], sizeof(c->ts_local[i])) == 0 &&
+                   memcmp(&k->ts_remote, &c->ts_remote, sizeof(c->ts_remote)) == 0;
+        if (!kept)
+            gone->ts_local[gone->n_ts_local++] = c->ts_local[i];
+    }
+    if (gone->n_ts_local) {
+        /* Built from the copy: the selectors point into it until sent. */
+        old->child = gone;
+        iked_child_policies(old, b, false);
+        old->child = c;
+        if (iked_child_send(ik, b, iked_child_on_removed, NULL) < 0)
+            log_err("cannot remove a replaced tunnel's policies now; reconcile will");
+    }
+    explicit_bzero(gone, sizeof(*gone));
+    free(gone);
+    free(b);
+}
+
 struct iked_keep {
     Mgate__XfrmSaId **sas;
     size_t n_sas;

@@ -114,6 +114,8 @@ static void iked_replace_one(struct ike_sa *sa, void *arg)
      * its policies, same selectors, were updated in place: they are the
      * new tunnel's now). */
     sa->lease_moved = sa->vip.s_addr == r->keep->vip.s_addr;
+    if (sa->lease_moved)
+        iked_child_trim_moved(r->ik, sa, r->keep);
     iked_sa_destroy(r->ik, sa, false, "replaced by a new connection of the same device");
 }
 

@@ -139,6 +139,7 @@ check "... logged with policyd's reason" grep -q 'CN=device-2.*denied by policyd
 # proposes 10.0.0.0-10.2.255.255 only: 10.9.0.0/16 falls outside.
 echo "$F1 allow cache=60 sel=10.1.0.0/24,10.2.0.0/24:6:443,10.9.0.0/16 dns=10.1.0.53 reason=policy corp" > "$GRANTS"
 hold "$T/h1.out" dev1 --tsr 10.0.0.0-10.2.255.255
+HOLDOUT=$T/h1.out
 out=$(cat "$T/h1.out"); echo "$out"
 spi1=$(spi_of "$out")
 vip=$(sed -n 's/^vip=\([0-9.]*\) .*/\1/p' <<<"$out")
@@ -179,6 +180,22 @@ if [[ $ESP == 1 ]]; then
         test "$(jq -c '[.[0].access, .[0].children[0].local_ts]' <<<"$json")" = '["quarantine",["10.1.0.0/24 tcp/80"]]'
     check "... logged" grep -q 'access now quarantine (was allow): kernel policies replaced by 10.1.0.0/24 tcp/80' "$T/iked.log"
     $CTL ike list
+
+    # --- the device reconnects with another grant: the old tunnel's other
+    # policies go with it (the shared ones stay, updated in place) ----------------
+    echo "$F1 allow cache=60 sel=10.3.0.0/24,10.1.0.0/24:6:80 reason=policy corp v2" > "$GRANTS"
+    kill $HOLD 2>/dev/null; wait $HOLD 2>/dev/null
+    hold "$T/h2.out" dev1
+    HOLDOUT=$T/h2.out
+    want=$(printf '%s\n' "fwd $vip/32 10.1.0.0/24 tcp dport 80" "fwd $vip/32 10.3.0.0/24" \
+        "in $vip/32 10.1.0.0/24 tcp dport 80" "in $vip/32 10.3.0.0/24" \
+        "out 10.1.0.0/24 $vip/32 tcp sport 80" "out 10.3.0.0/24 $vip/32" | sort)
+    until_ok 3 pols_are
+    pols | sed 's/^/  policy: /'
+    check "a new connection with another grant replaces the old one: policies exactly the new grant's" \
+        test "$(pols)" = "$want"
+    two_states() { [[ $(nstates) == 2 ]]; }
+    check "... and only its two ESP SAs" until_ok 3 two_states
 else
     echo "# SKIP (no ESP on this kernel): kernel policies and AccessChanged narrowing"
 fi
@@ -192,7 +209,7 @@ until_ok 3 kgone; ms=$(since_ms "$t0")
 check "AccessChanged (deny): kernel SAs and policies gone in ${ms} ms (< 1000)" test "$ms" -lt 1000
 check "... and the IKE SA" gone
 wait $HOLD; rc=$?; HOLD=
-check "... the device got a DELETE" grep -q '^DELETE received' "$T/h1.out"
+check "... the device got a DELETE" grep -q '^DELETE received' "$HOLDOUT"
 check "... logged with the reason" grep -q 'access withdrawn by policyd: device reported stolen' "$T/iked.log"
 
 # --- policyd down: the cache ------------------------------------------------------------------
