@@ -35,8 +35,10 @@ static void iked_on_xfrmd_connect(struct upstream *up, void *ud)
     iked_child_reconcile(ik);
 }
 
-/* "access": AccessChanged, resubscribed on every reconnect. */
-static const char *const iked_policyd_topics[] = {"lifecycle", "access", NULL};
+/* "access": AccessChanged, resubscribed on every reconnect; only with
+ * authorization = policyd (iked_start ends the list after "lifecycle"
+ * otherwise, so a policyd without the topic is not asked for it). */
+static const char *iked_policyd_topics[] = {"lifecycle", "access", NULL};
 
 static const struct upstream_def iked_upstreams[] = {
     {.service = "xfrmd",
@@ -142,6 +144,8 @@ static int iked_start(struct service *s, void *ud)
         iked_conf_error(ik, why);
         return -1;
     }
+    if (ik->set.authz != IKED_AUTHZ_POLICYD)
+        iked_policyd_topics[1] = NULL;
     ik->sas = iked_sa_table_new();
     if (!ik->sas)
         return -1;
