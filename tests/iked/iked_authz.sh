@@ -137,7 +137,9 @@ check "... logged with policyd's reason" grep -q 'CN=device-2.*denied by policyd
 # --- allow, narrowed --------------------------------------------------------------------
 # Granted: 10.1.0.0/24 any, 10.2.0.0/24 TCP 443, 10.9.0.0/16 any. The device
 # proposes 10.0.0.0-10.2.255.255 only: 10.9.0.0/16 falls outside.
-echo "$F1 allow cache=60 sel=10.1.0.0/24,10.2.0.0/24:6:443,10.9.0.0/16 dns=10.1.0.53 reason=policy corp" > "$GRANTS"
+# Two selectors make no sense (host bits set; a port with ICMP): left out,
+# one log line each.
+echo "$F1 allow cache=60 sel=10.1.0.0/24,10.2.0.0/24:6:443,10.9.0.0/16,10.5.0.1/24,10.6.0.0/24:1:80 dns=10.1.0.53 reason=policy corp" > "$GRANTS"
 hold "$T/h1.out" dev1 --tsr 10.0.0.0-10.2.255.255
 HOLDOUT=$T/h1.out
 out=$(cat "$T/h1.out"); echo "$out"
@@ -148,6 +150,9 @@ check "... the grant's DNS server in the CFG_REPLY, not [iked] dns" \
     test "$(grep '^dns:' <<<"$out")" = "dns: 10.1.0.53"
 json=$(list); echo "$json"
 check "ike list: access allow" test "$(jq -r '.[0].access' <<<"$json")" = allow
+check "... the two senseless selectors left out, each logged" \
+    test "$(nlog "selector '10.5.0.1/24' proto 0 port 0 left out: address bits set beyond")" -eq 1 \
+    -a "$(nlog "selector '10.6.0.0/24' proto 1 port 80 left out: a port without TCP")" -eq 1
 check "... with policyd's reason, not from the cache" \
     test "$(jq -r '.[0].access_reason + " " + (.[0].access_cached|tostring)' <<<"$json")" = "policy corp false"
 if [[ $ESP == 1 ]]; then
