@@ -13,4 +13,5 @@ set_tests_properties(iked_authz PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_
 add_test(NAME vm_iked_authz
          COMMAND ${PROJECT_SOURCE_DIR}/tests/vm/vm-run --timeout 240 --
                  ${CMAKE_CURRENT_LIST_DIR}/iked_authz.sh ${CMAKE_BINARY_DIR})
-set_tests_properties(vm_iked_authz PROPERTIES LABELS vm TIMEOUT 900 SKIP_RETURN_CODE 77)
+set_tests_properties(vm_iked_authz PROPERTIES LABELS vm RESOURCE_LOCK vm TIMEOUT 900
+                     SKIP_RETURN_CODE 77)
