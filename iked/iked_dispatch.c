@@ -112,7 +112,8 @@ static void iked_replace_one(struct ike_sa *sa, void *arg)
     /* One connection per device: the newest wins, and keeps the address
      * (its lease was re-acquired, so the old SA must not release it, and
      * its policies, same selectors, were updated in place: they are the
-     * new tunnel's now). */
+     * new tunnel's now; those of other selectors, e.g. after another grant
+     * from policyd, are deleted first). */
     sa->lease_moved = sa->vip.s_addr == r->keep->vip.s_addr;
     if (sa->lease_moved)
         iked_child_trim_moved(r->ik, sa, r->keep);
