@@ -14,6 +14,7 @@
 #include "ike_auth.h"
 #include "ike_cert.h"
 #include "ike_exch_int.h"
+#include "ike_grant.h"
 #include "log.h"
 
 #define AUTH_MAX_CERTS   8
@@ -321,19 +322,26 @@ static int auth_sign(const struct ike_env *env, const struct ike_sa *sa, struct 
     return 0;
 }
 
-static enum ike_exch_result auth_refuse(struct ike_sa *sa, const struct ike_rx *rx,
-                                        const struct ike_msg *m, uint16_t type, const void *data,
-                                        size_t len, const char *why, struct ike_tx *tx)
+static enum ike_exch_result auth_refuse_to(struct ike_sa *sa, const struct sockaddr_storage *remote,
+                                           uint32_t msgid, uint16_t type, const void *data,
+                                           size_t len, const char *why, struct ike_tx *tx)
 {
     char from[64];
     if (why) /* NULL: the reason was logged already */
         log_notice("IKE_AUTH from %s%s%s refused: %s: %s",
-                   exch_addr_str(&rx->remote, from, sizeof(from)), sa->peer_subject ? " " : "",
+                   exch_addr_str(remote, from, sizeof(from)), sa->peer_subject ? " " : "",
                    sa->peer_subject ? sa->peer_subject : "", ike_notify_name(type), why);
-    if (exch_sk_notify(sa, IKE_EXCH_IKE_AUTH, m->hdr.msgid, type, data, len, tx) < 0)
+    if (exch_sk_notify(sa, IKE_EXCH_IKE_AUTH, msgid, type, data, len, tx) < 0)
         return IKE_EXCH_DROP;
-    exch_cache_response(sa, m->hdr.msgid, tx);
+    exch_cache_response(sa, msgid, tx);
     return IKE_EXCH_REPLY_FAIL;
+}
+
+static enum ike_exch_result auth_refuse(struct ike_sa *sa, const struct ike_rx *rx,
+                                        const struct ike_msg *m, uint16_t type, const void *data,
+                                        size_t len, const char *why, struct ike_tx *tx)
+{
+    return auth_refuse_to(sa, &rx->remote, m->hdr.msgid, type, data, len, why, tx);
 }
 
 /* The CHILD SA the request asks for; 0 with sa->child filled, or the
@@ -355,7 +363,8 @@ static uint16_t auth_child(const struct ike_env *env, struct ike_sa *sa, const s
         *why = "out of memory";
         return IKE_N_TEMPORARY_FAILURE;
     }
-    if (exch_narrow_ts(env->set, sa->vip, &r->tsi, &r->tsr, c, why) != 0) {
+    if ((sa->authz ? exch_authz_narrow(sa, &r->tsi, &r->tsr, c, why)
+                   : exch_narrow_ts(env->set, sa->vip, &r->tsi, &r->tsr, c, why)) != 0) {
         free(c);
         return IKE_N_TS_UNACCEPTABLE;
     }
@@ -384,10 +393,10 @@ static void auth_record_peer(struct ike_sa *sa, ike_cert_peer *peer, const struc
     sa->peer_mobike = r->mobike;
 }
 
-static int auth_write_response(const struct ike_env *env, struct ike_sa *sa,
-                               const struct ike_msg *m, const struct auth_req *r,
-                               const struct exch_cp_reply *cp, uint16_t child_err,
-                               const struct ike_proposal_choice *esp, struct ike_tx *tx)
+static int auth_write_response(const struct ike_env *env, struct ike_sa *sa, uint32_t msgid,
+                               const struct auth_req *r, const struct exch_cp_reply *cp,
+                               uint16_t child_err, const struct ike_proposal_choice *esp,
+                               struct ike_tx *tx)
 {
     struct auth_ours o;
     if (auth_our_id(env, &o) < 0 || ike_auth_choose(ike_cert_own_key(env->own), sa->peer_hash_mask,
@@ -398,7 +407,7 @@ static int auth_write_response(const struct ike_env *env, struct ike_sa *sa,
     struct ike_wr w;
     uint8_t sig[AUTH_MAX_SIG];
     size_t sig_len = 0;
-    exch_sk_open(&w, sa, IKE_EXCH_IKE_AUTH, m->hdr.msgid, true);
+    exch_sk_open(&w, sa, IKE_EXCH_IKE_AUTH, msgid, true);
     ike_wr_id(&w, IKE_PL_IDR, o.id_type, o.id, o.id_len);
     if (w.err != IKE_OK ||
         auth_sign(env, sa, ike_wr_last_body(&w), o.scheme, sig, sizeof(sig), &sig_len) < 0)
@@ -424,6 +433,10 @@ static int auth_write_response(const struct ike_env *env, struct ike_sa *sa,
     }
     return exch_sk_close(&w, sa, tx);
 }
+
+static enum ike_exch_result auth_finish(const struct ike_env *env, struct ike_sa *sa,
+                                        const struct auth_req *r, uint32_t msgid, uint64_t now_ms,
+                                        struct ike_tx *tx);
 
 enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
                                    const struct ike_rx *rx, const struct ike_msg *m,
@@ -468,17 +481,33 @@ enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
     switch (env->set->authz) {
     case IKED_AUTHZ_CA_ONLY:
         break; /* a certificate from a configured CA is enough */
+    case IKED_AUTHZ_POLICYD:
+        /* Authenticated: the rest waits for policyd's decision. */
+        res = exch_authz_hold(sa, &in, m->hdr.msgid);
+        goto out;
     default:
         res = auth_refuse(sa, rx, m, IKE_N_AUTHENTICATION_FAILED, NULL, 0,
                           "no authorization mode configured", tx);
         goto out;
     }
+    res = auth_finish(env, sa, r, m->hdr.msgid, rx->now_ms, tx);
+out:
+    return res;
+}
 
+/* Authenticated and authorized: the virtual IP, the CHILD SA, our AUTH. */
+static enum ike_exch_result auth_finish(const struct ike_env *env, struct ike_sa *sa,
+                                        const struct auth_req *r, uint32_t msgid, uint64_t now_ms,
+                                        struct ike_tx *tx)
+{
+    enum ike_exch_result res;
     struct exch_cp_reply cp = {0};
     uint16_t child_err = 0;
     char cwhy[160] = "";
     if (r->has_cp && r->cp.cfg_type == IKE_CFG_REQUEST)
         child_err = exch_cp_answer(env, sa, &r->cp, &cp, cwhy, sizeof(cwhy));
+    if (sa->authz && !child_err && r->has_cp && r->cp.cfg_type == IKE_CFG_REQUEST)
+        exch_authz_cp(sa, &r->cp, &cp);
     struct ike_proposal_choice esp;
     memset(&esp, 0, sizeof(esp));
     if (r->has_sa && !child_err) {
@@ -488,7 +517,7 @@ enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
             snprintf(cwhy, sizeof(cwhy), "%s", w ? w : "");
     }
 
-    if (auth_write_response(env, sa, m, r, &cp, child_err, &esp, tx) < 0) {
+    if (auth_write_response(env, sa, msgid, r, &cp, child_err, &esp, tx) < 0) {
         /* Logged; the SA stays half-open so a retransmission may retry. */
         if (sa->child) {
             ike_crypto_wipe(sa->child, sizeof(*sa->child));
@@ -498,31 +527,74 @@ enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
         res = IKE_EXCH_DROP;
         goto out;
     }
-    exch_cache_response(sa, m->hdr.msgid, tx);
+    exch_cache_response(sa, msgid, tx);
     ike_sa_drop_auth_material(sa);
 
-    char d[320], vip[INET_ADDRSTRLEN] = "none";
+    char d[320], vip[INET_ADDRSTRLEN] = "none", acc[48] = "";
     if (sa->vip.s_addr)
         inet_ntop(AF_INET, &sa->vip, vip, sizeof(vip));
+    if (sa->authz)
+        snprintf(acc, sizeof(acc), ", access %s%s",
+                 ike_grant_decision_name(sa->authz->grant.decision),
+                 sa->authz->from_cache ? " (cached grant)" : "");
     if (sa->child) {
         sa->state = IKE_SA_INSTALLING;
-        log_info("IKE_AUTH ok: %s serial %s, virtual IP %s, CHILD SA in %08x out %08x (%s/%u)",
-                 ike_sa_describe(sa, d, sizeof(d)), sa->peer_serial, vip, sa->child->spi_in,
+        log_info("IKE_AUTH ok: %s serial %s, virtual IP %s%s, CHILD SA in %08x out %08x (%s/%u)",
+                 ike_sa_describe(sa, d, sizeof(d)), sa->peer_serial, vip, acc, sa->child->spi_in,
                  sa->child->spi_out, ike_transform_id_name(IKE_XF_ENCR, sa->child->esp.encr),
                  sa->child->esp.encr_keybits);
         res = IKE_EXCH_INSTALL;
     } else {
         sa->state = IKE_SA_ESTABLISHED;
-        sa->established_ms = rx->now_ms;
+        sa->established_ms = now_ms;
         if (child_err)
-            log_notice("IKE_AUTH ok: %s serial %s, virtual IP %s, no CHILD SA: %s: %s",
-                       ike_sa_describe(sa, d, sizeof(d)), sa->peer_serial, vip,
+            log_notice("IKE_AUTH ok: %s serial %s, virtual IP %s%s, no CHILD SA: %s: %s",
+                       ike_sa_describe(sa, d, sizeof(d)), sa->peer_serial, vip, acc,
                        ike_notify_name(child_err), cwhy);
         else
-            log_info("IKE_AUTH ok: %s serial %s, virtual IP %s, no CHILD SA asked for",
-                     ike_sa_describe(sa, d, sizeof(d)), sa->peer_serial, vip);
+            log_info("IKE_AUTH ok: %s serial %s, virtual IP %s%s, no CHILD SA asked for",
+                     ike_sa_describe(sa, d, sizeof(d)), sa->peer_serial, vip, acc);
         res = IKE_EXCH_REPLY;
     }
 out:
+    return res;
+}
+
+enum ike_exch_result ike_exch_auth_resume(const struct ike_env *env, struct ike_sa *sa,
+                                          uint64_t now_ms, struct ike_tx *tx)
+{
+    tx->buf = NULL;
+    tx->len = 0;
+    struct ike_authz *a = sa->authz;
+    if (!a || !a->held || sa->state != IKE_SA_HALF_OPEN) {
+        log_err("IKE_AUTH resumed without a held request: dropped");
+        return IKE_EXCH_DROP;
+    }
+    uint32_t msgid = a->held_msgid;
+    struct ike_chain in;
+    struct auth_req req;
+    memset(&req, 0, sizeof(req));
+    const char *pwhy = NULL;
+    enum ike_exch_result res;
+    /* Parsed and validated before it was held: this cannot fail unless
+     * memory was corrupted, and then refusing is the safe answer. */
+    if (exch_authz_reopen(sa, &in) != 0 || auth_parse(&in, &req, &pwhy) != 0) {
+        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0,
+                             "the held IKE_AUTH request could not be read again", tx);
+    } else if (!a->decided) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s; fail closed", a->why_none ? a->why_none : "no decision");
+        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0, why, tx);
+    } else if (a->grant.decision == IKE_GRANT_DENY) {
+        char why[IKE_GRANT_MAX_REASON + 64];
+        snprintf(why, sizeof(why), "denied by policyd%s: %s",
+                 a->from_cache ? " (cached decision)" : "",
+                 a->grant.reason[0] ? a->grant.reason : "no reason given");
+        res = auth_refuse_to(sa, &sa->remote, msgid, IKE_N_AUTHENTICATION_FAILED, NULL, 0, why, tx);
+    } else {
+        res = auth_finish(env, sa, &req, msgid, now_ms, tx);
+    }
+    if (res != IKE_EXCH_DROP)
+        ike_authz_release_held(a);
     return res;
 }

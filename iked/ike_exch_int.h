@@ -118,6 +118,22 @@ int exch_narrow_ts(const struct iked_settings *set, struct in_addr vip,
                    const struct ike_ts_set *tsi, const struct ike_ts_set *tsr, struct child_sa *c,
                    const char **why);
 
+/* ---- ike_exch_authz.c (authorization = policyd) ---- */
+
+/* Holds the authenticated IKE_AUTH request (its decrypted chain in) in
+ * sa->authz for the daemon to ask policyd: IKE_EXCH_AUTHORIZE, or
+ * IKE_EXCH_DROP when out of memory (logged). */
+enum ike_exch_result exch_authz_hold(struct ike_sa *sa, const struct ike_chain *in, uint32_t msgid);
+/* The held request parsed again into in (valid while it is held). 0 or -1. */
+int exch_authz_reopen(struct ike_sa *sa, struct ike_chain *in);
+/* Like exch_narrow_ts, with the grant in sa->authz instead of the
+ * configured subnets; keeps the device's TSr in sa->authz. */
+int exch_authz_narrow(struct ike_sa *sa, const struct ike_ts_set *tsi, const struct ike_ts_set *tsr,
+                      struct child_sa *c, const char **why);
+/* The CFG_REPLY with the grant's DNS servers and IPv4 subnets instead of
+ * the configured ones (each only when the device asked for that kind). */
+void exch_authz_cp(const struct ike_sa *sa, const struct ike_cp *req, struct exch_cp_reply *cp);
+
 /* TSi and TSr payloads of a response from the narrowed selectors. */
 enum ike_err exch_write_ts(struct ike_wr *w, const struct child_sa *c);
 

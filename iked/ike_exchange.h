@@ -57,6 +57,8 @@ enum ike_exch_result {
     IKE_EXCH_DELETE_IKE,   /* the peer deleted the IKE SA: send tx, remove the CHILD SA, destroy */
     IKE_EXCH_DELETE_CHILD, /* the peer deleted the CHILD SA: remove it, send tx */
     IKE_EXCH_FRAGMENT,     /* one RFC 7383 fragment, authentic and kept: nothing to send yet */
+    IKE_EXCH_AUTHORIZE,    /* IKE_AUTH authenticated, held in sa->authz: ask policyd,
+                            * then ike_exch_auth_resume on a worker (nothing sent yet) */
 };
 
 /* An IKE_SA_INIT request (no SA yet). On IKE_EXCH_REPLY, *sa_out is a new
@@ -73,6 +75,13 @@ enum ike_exch_result ike_exch_sa_init(const struct ike_env *env, const struct ik
 enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *sa,
                                       const struct ike_rx *rx, const struct ike_msg *m,
                                       struct ike_tx *tx);
+
+/* The second half of an IKE_AUTH that returned IKE_EXCH_AUTHORIZE, once
+ * sa->authz is decided (a grant, or none with why_none): DENY or no grant
+ * is AUTHENTICATION_FAILED; otherwise the virtual IP, the CHILD SA narrowed
+ * to the grant, our AUTH. Same results as ike_exch_request. */
+enum ike_exch_result ike_exch_auth_resume(const struct ike_env *env, struct ike_sa *sa,
+                                          uint64_t now_ms, struct ike_tx *tx);
 
 /* Requests we start: an INFORMATIONAL with a DELETE of the IKE SA (SIGTERM,
  * admin terminate), or an empty one (liveness check). */

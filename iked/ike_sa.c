@@ -10,6 +10,7 @@
 
 #include "ike_crypto.h"
 #include "ike_frag.h"
+#include "ike_grant.h"
 
 struct ike_sa *ike_sa_new(void)
 {
@@ -57,6 +58,7 @@ void ike_sa_free(struct ike_sa *sa)
     free(sa->peer_subject);
     ike_frag_set_free(sa->frag_rx);
     ike_frag_wait_free(sa->frag_wait);
+    ike_authz_free(sa->authz);
     ike_crypto_wipe(sa, sizeof(*sa));
     free(sa);
 }

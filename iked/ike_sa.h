@@ -103,6 +103,9 @@ struct ike_sa {
     uint16_t frag_max;
     struct ike_frag_set *frag_rx;
     struct ike_frag_wait *frag_wait;
+    /* authorization = policyd: the held request, the grant in force
+     * (ike_grant.h; NULL with ca-only). */
+    struct ike_authz *authz;
 };
 
 struct ike_sa *ike_sa_new(void);

@@ -32,6 +32,7 @@ struct iked_sock {
 };
 
 struct iked_sa_table;
+struct iked_authz_ctx;
 
 struct iked {
     struct iked_conf conf;
@@ -65,6 +66,8 @@ struct iked {
     uint64_t frag_rx, frag_tx;
     /* IKE_SA_INIT per-source rate limit and half-open bound. */
     struct iked_guard guard;
+    /* authorization = policyd (iked_authz.c); NULL with ca-only. */
+    struct iked_authz_ctx *authz;
 };
 
 /* iked_net.c */
@@ -137,6 +140,33 @@ int iked_child_install(struct iked *ik, struct ike_sa *sa,
 int iked_child_remove(struct iked *ik, struct ike_sa *sa);
 /* After xfrmd (re)connects: tell it what we want, so orphans go. */
 void iked_child_reconcile(struct iked *ik);
+
+/* iked_dispatch.c, for iked_authz.c: IKE_AUTH goes on on a worker once
+ * sa->authz is decided (sa not busy when called). */
+int iked_dispatch_resume(struct iked *ik, struct ike_sa *sa);
+
+/* iked_child.c, for iked_authz.c: the installed CHILD SA's corporate-side
+ * selectors become ts (n), its kernel policies replaced in one batch (the
+ * new ones added or updated, those no longer granted deleted). */
+int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_child_ts *ts,
+                        size_t n);
+
+/* iked_child.c: old is replaced by keep (same virtual IP, old->lease_moved):
+ * the policies of old that keep does not have (other selectors, e.g. a
+ * narrower grant, or keep has no CHILD SA) are deleted now; the shared
+ * ones were updated in place and stay keep's. */
+void iked_child_trim_moved(struct iked *ik, struct ike_sa *old, const struct ike_sa *keep);
+
+/* iked_authz.c: authorization = policyd (nothing with ca-only). */
+int iked_authz_start(struct iked *ik);
+void iked_authz_stop(struct iked *ik);
+void iked_authz_free(struct iked *ik);
+/* IKE_AUTH returned IKE_EXCH_AUTHORIZE: asks policyd; sa stays busy until
+ * decided, then resumes through iked_dispatch_resume. */
+void iked_authz_ask(struct iked *ik, struct ike_sa *sa);
+/* policyd's events (upstream on_event): AccessChanged. */
+void iked_authz_on_policyd_event(struct upstream *up, const ProtobufCMessage *ev, uint32_t ev_case,
+                                 void *ud);
 
 /* iked_api.c */
 void iked_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,

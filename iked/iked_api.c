@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ike_const.h"
+#include "ike_grant.h"
 #include "iked.h"
 #include "iked.pb-c.h"
 #include "log.h"
@@ -43,9 +44,7 @@ static void iked_fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t l
 
 static void iked_fmt_ts(const struct ike_child_ts *t, char *buf, size_t len)
 {
-    char a[INET6_ADDRSTRLEN];
-    inet_ntop(t->family, t->addr, a, sizeof(a));
-    snprintf(buf, len, "%s/%u", a, t->plen);
+    ike_grant_ts_format(t->family, t->addr, t->plen, t->proto, t->port, buf, len);
 }
 
 static const char *iked_encr_name(uint16_t encr, uint16_t bits)
@@ -131,6 +130,11 @@ static Mgate__IkeSaInfo *iked_sa_info_new(struct iked *ik, const struct ike_sa *
                  iked_hash_name(sa->suite.prf), iked_group_name(sa->suite.dh));
     m->ike = b->ike;
     m->age_s = (uv_now(service_daemon(ik->s)->loop) - sa->created_ms) / 1000;
+    if (sa->authz && sa->authz->decided && sa->authz->grant.decision != IKE_GRANT_DENY) {
+        m->access = (char *)ike_grant_decision_name(sa->authz->grant.decision);
+        m->access_reason = (char *)sa->authz->grant.reason;
+        m->access_cached = sa->authz->from_cache;
+    }
     if (sa->child) {
         const struct child_sa *c = sa->child;
         Mgate__IkeChildInfo *ci = &b->child;

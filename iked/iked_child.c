@@ -104,6 +104,12 @@ static void iked_child_policies(struct ike_sa *sa, struct iked_child_batch *b, b
             sel->src_plen = out ? l->plen : r->plen;
             sel->dst_plen = out ? r->plen : l->plen;
             sel->proto = l->proto;
+            /* The granted port is the corporate side's: destination
+             * towards the corporate network, source back to the device. */
+            if (l->port && out)
+                sel->sport = l->port;
+            else if (l->port)
+                sel->dport = l->port;
             Mgate__XfrmOp *op = &b->op[b->n_ops];
             mgate__xfrm_op__init(op);
             if (add) {
@@ -302,6 +308,116 @@ int iked_child_remove(struct iked *ik, struct ike_sa *sa)
         log_err("cannot remove a CHILD SA now (xfrmd %s); reconcile will",
                 rc == -ENOTCONN ? "is not connected" : strerror(-rc));
     return rc;
+}
+
+static void iked_child_on_retargeted(struct upstream *up, const ProtobufCMessage *resp,
+                                     const Mgate__Error *err, void *ud)
+{
+    (void)up;
+    (void)ud;
+    const Mgate__XfrmdResponse *r = (const Mgate__XfrmdResponse *)resp;
+    if (err) {
+        log_err("replacing a tunnel's policies: xfrmd: %s", err->message);
+        return;
+    }
+    for (size_t i = 0; r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH && i < r->batch->n_results;
+         i++)
+        if (r->batch->results[i]->errnum && r->batch->results[i]->errnum != ENOENT)
+            log_err("replacing a tunnel's policies: %s", r->batch->results[i]->message);
+}
+
+int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_child_ts *ts, size_t n)
+{
+    struct child_sa *c = sa->child;
+    if (!c || !c->installed || n == 0 || n > IKE_CHILD_MAX_TS)
+        return -EINVAL;
+    struct ike_child_ts gone[IKE_CHILD_MAX_TS];
+    size_t n_gone = 0;
+    for (size_t i = 0; i < c->n_ts_local; i++) {
+        bool kept = false;
+        for (size_t k = 0; k < n && !kept; k++)
+            kept = memcmp(&c->ts_local[i], &ts[k], sizeof(ts[k])) == 0;
+        if (!kept)
+            gone[n_gone++] = c->ts_local[i];
+    }
+    struct iked_child_batch *add = calloc(1, sizeof(*add)), *del = calloc(1, sizeof(*del));
+    Mgate__XfrmOp **ops = calloc(2 * IKED_MAX_OPS, sizeof(*ops));
+    /* The selectors point into the child they were built from: the
+     * deletes are built from a copy holding the selectors that go. */
+    struct child_sa *old = malloc(sizeof(*old));
+    int rc = -ENOMEM;
+    if (add && del && ops && old) {
+        /* New and kept policies first (update: no gap for the kept ones),
+         * then the ones no longer granted: one batch, applied at once. */
+        *old = *c;
+        memcpy(old->ts_local, gone, n_gone * sizeof(gone[0]));
+        old->n_ts_local = n_gone;
+        sa->child = old;
+        iked_child_policies(sa, del, false);
+        sa->child = c;
+        memcpy(c->ts_local, ts, n * sizeof(ts[0]));
+        c->n_ts_local = n;
+        iked_child_policies(sa, add, true);
+        size_t n_ops = 0;
+        for (size_t i = 0; i < add->n_ops; i++)
+            ops[n_ops++] = add->ops[i];
+        for (size_t i = 0; i < del->n_ops; i++)
+            ops[n_ops++] = del->ops[i];
+        struct upstream *xf = service_upstream(ik->s, "xfrmd");
+        Mgate__XfrmBatchRequest req = MGATE__XFRM_BATCH_REQUEST__INIT;
+        req.ops = ops;
+        req.n_ops = n_ops;
+        rc = xf && upstream_connected(xf)
+                 ? upstream_request(xf, MGATE__XFRMD_REQUEST__BODY_BATCH, &req.base,
+                                    iked_child_on_retargeted, NULL)
+                 : -ENOTCONN;
+    }
+    free(add);
+    free(del);
+    free(ops);
+    if (old)
+        explicit_bzero(old, sizeof(*old));
+    free(old);
+    if (rc < 0)
+        log_err("cannot replace a tunnel's policies: xfrmd %s",
+                rc == -ENOTCONN ? "is not connected" : strerror(-rc));
+    return rc;
+}
+
+void iked_child_trim_moved(struct iked *ik, struct ike_sa *old, const struct ike_sa *keep)
+{
+    struct child_sa *c = old->child;
+    if (old->busy || !c || !c->installed)
+        return;
+    const struct child_sa *k = keep->child && keep->child->installed ? keep->child : NULL;
+    struct child_sa *gone = malloc(sizeof(*gone));
+    struct iked_child_batch *b = calloc(1, sizeof(*b));
+    if (!gone || !b) {
+        free(gone);
+        free(b);
+        return; /* left to the next reconcile */
+    }
+    *gone = *c;
+    gone->n_ts_local = 0;
+    for (size_t i = 0; i < c->n_ts_local; i++) {
+        bool kept = false;
+        for (size_t j = 0; k && j < k->n_ts_local && !kept; j++)
+            kept = memcmp(&k->ts_local[j], &c->ts_local[i], sizeof(c->ts_local[i])) == 0 &&
+                   memcmp(&k->ts_remote, &c->ts_remote, sizeof(c->ts_remote)) == 0;
+        if (!kept)
+            gone->ts_local[gone->n_ts_local++] = c->ts_local[i];
+    }
+    if (gone->n_ts_local) {
+        /* Built from the copy: the selectors point into it until sent. */
+        old->child = gone;
+        iked_child_policies(old, b, false);
+        old->child = c;
+        if (iked_child_send(ik, b, iked_child_on_removed, NULL) < 0)
+            log_err("cannot remove a replaced tunnel's policies now; reconcile will");
+    }
+    explicit_bzero(gone, sizeof(*gone));
+    free(gone);
+    free(b);
 }
 
 struct iked_keep {

@@ -47,7 +47,8 @@ const struct conf_key iked_conf_schema[] = {
     {"dns", CONF_LIST, offsetof(struct iked_conf, dns), "", 0, 0,
      "IPv4 DNS servers sent as INTERNAL_IP4_DNS"},
     {"authorization", CONF_STRING, offsetof(struct iked_conf, authorization), "ca-only", 0, 0,
-     "who may connect: ca-only (any certificate from a configured CA)"},
+     "who may connect: ca-only (any certificate from a configured CA) or policyd (asked at "
+     "every IKE_AUTH)"},
     {"half_open_timeout", CONF_DURATION, offsetof(struct iked_conf, half_open_timeout_ms), "30s",
      MS_PER_S, 10 * MS_PER_MIN, "how long an IKE SA may wait for IKE_AUTH"},
     {"ike_lifetime", CONF_DURATION, offsetof(struct iked_conf, ike_lifetime_ms), "4h", MS_PER_MIN,
@@ -70,6 +71,11 @@ const struct conf_key iked_conf_schema[] = {
      "IKE_SA_INIT requests one source address may send at once"},
     {"max_half_open", CONF_UINT, offsetof(struct iked_conf, max_half_open), "20000", 1, 1000000,
      "half-open IKE SAs kept at most; new IKE_SA_INIT requests beyond are dropped"},
+    {"authorization_timeout", CONF_DURATION, offsetof(struct iked_conf, authz_timeout_ms), "2s",
+     100, 30 * MS_PER_S, "with policyd: how long IKE_AUTH waits for its answer"},
+    {"authorization_cache_max", CONF_DURATION, offsetof(struct iked_conf, authz_cache_max_ms), "1h",
+     0, 7 * MS_PER_DAY,
+     "with policyd: longest time a cached grant serves while policyd is down (0: never)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -538,12 +544,15 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
         return -1;
 
     *key = "authorization";
-    if (!conf->authorization || strcmp(conf->authorization, "ca-only") != 0) {
-        iked_why(why, len, "'%s' is not supported (allowed: ca-only)",
+    if (conf->authorization && strcmp(conf->authorization, "ca-only") == 0) {
+        set->authz = IKED_AUTHZ_CA_ONLY;
+    } else if (conf->authorization && strcmp(conf->authorization, "policyd") == 0) {
+        set->authz = IKED_AUTHZ_POLICYD;
+    } else {
+        iked_why(why, len, "'%s' is not supported (allowed: ca-only, policyd)",
                  conf->authorization ? conf->authorization : "");
         return -1;
     }
-    set->authz = IKED_AUTHZ_CA_ONLY;
 
     *key = "local_id";
     if (iked_parse_local_id(conf->local_id, set, why, len) < 0)
@@ -585,6 +594,8 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
     set->sa_init_rate = (uint32_t)conf->sa_init_rate;
     set->sa_init_burst = (uint32_t)conf->sa_init_burst;
     set->max_half_open = (uint32_t)conf->max_half_open;
+    set->authz_timeout_ms = (uint32_t)conf->authz_timeout_ms;
+    set->authz_cache_max_s = (uint32_t)(conf->authz_cache_max_ms / MS_PER_S);
     return 0;
 }
 

@@ -30,6 +30,9 @@ enum iked_authz {
     /* Any device whose certificate chains to a configured CA may connect.
      * For labs and until policyd decides: said at start in one log line. */
     IKED_AUTHZ_CA_ONLY,
+    /* policyd decides at every IKE_AUTH (allow, quarantine, deny, the
+     * selectors and DNS): iked_authz.c. */
+    IKED_AUTHZ_POLICYD,
 };
 
 struct iked_conf {
@@ -45,7 +48,7 @@ struct iked_conf {
     char *pool;                     /* "198.18.0.0/24": virtual IPv4 addresses */
     struct conf_list subnets;       /* corporate subnets offered to devices */
     struct conf_list dns;           /* INTERNAL_IP4_DNS */
-    char *authorization;            /* "ca-only" */
+    char *authorization;            /* "ca-only" or "policyd" */
     uint64_t half_open_timeout_ms;
     uint64_t ike_lifetime_ms;
     uint64_t child_lifetime_ms;
@@ -57,6 +60,11 @@ struct iked_conf {
     uint64_t sa_init_rate;     /* IKE_SA_INIT per second and source address; 0 = no limit */
     uint64_t sa_init_burst;    /* ... with bursts up to this many */
     uint64_t max_half_open;    /* half-open IKE SAs kept at most */
+
+    /* authorization = policyd: the wait for its answer, the bound on a
+     * cached grant's life (0: no cache). */
+    uint64_t authz_timeout_ms;
+    uint64_t authz_cache_max_ms;
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -100,6 +108,11 @@ struct iked_settings {
     uint32_t sa_init_rate;     /* 0: no per-source limit */
     uint32_t sa_init_burst;
     uint32_t max_half_open;
+
+    /* authorization = policyd: the wait for its answer, and the longest a
+     * cached grant serves. */
+    uint32_t authz_timeout_ms;
+    uint32_t authz_cache_max_s;
     /* IDr from local_id: 0 when unset (send our certificate's subject as
      * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
      * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */

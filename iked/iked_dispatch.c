@@ -32,6 +32,7 @@ struct iked_job {
     enum ike_exch_result res;
     bool parse_failed;
     bool was_half_open; /* the SA waited for IKE_AUTH when queued */
+    bool resume;        /* IKE_AUTH's second half, after policyd (no datagram) */
 };
 
 /* IKE_SA_INIT jobs in flight: a retransmission arriving before the first
@@ -70,6 +71,10 @@ static void iked_job_work(uv_work_t *req)
     const struct ike_env *env = &j->ik->env;
     struct ike_msg m;
     struct ike_error err;
+    if (j->resume) {
+        j->res = ike_exch_auth_resume(env, j->sa, j->rx.now_ms, &j->tx);
+        return;
+    }
     if (ike_msg_parse(&m, j->rx.buf, j->rx.len, &err) != IKE_OK) {
         char why[160];
         ike_error_format(&err, why, sizeof(why));
@@ -107,8 +112,11 @@ static void iked_replace_one(struct ike_sa *sa, void *arg)
     /* One connection per device: the newest wins, and keeps the address
      * (its lease was re-acquired, so the old SA must not release it, and
      * its policies, same selectors, were updated in place: they are the
-     * new tunnel's now). */
+     * new tunnel's now; those of other selectors, e.g. after another grant
+     * from policyd, are deleted first). */
     sa->lease_moved = sa->vip.s_addr == r->keep->vip.s_addr;
+    if (sa->lease_moved)
+        iked_child_trim_moved(r->ik, sa, r->keep);
     iked_sa_destroy(r->ik, sa, false, "replaced by a new connection of the same device");
 }
 
@@ -239,6 +247,12 @@ static void iked_job_done(uv_work_t *req, int status)
         break;
     case IKE_EXCH_FRAGMENT:
         break;
+    case IKE_EXCH_AUTHORIZE:
+        /* Held (busy) until policyd decides: a retransmitted request is
+         * dropped meanwhile, the peer tries again. */
+        sa->busy = true;
+        iked_authz_ask(ik, sa);
+        break;
     }
 out:
     free(j->tx.buf);
@@ -285,6 +299,31 @@ static int iked_queue(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, si
         j->next_init = iked_init_jobs;
         iked_init_jobs = j;
         iked_init_inflight++;
+    }
+    ik->jobs++;
+    return 0;
+}
+
+int iked_dispatch_resume(struct iked *ik, struct ike_sa *sa)
+{
+    struct iked_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->ik = ik;
+    j->sa = sa;
+    j->resume = true;
+    j->rx.local = sa->local;
+    j->rx.remote = sa->remote;
+    j->rx.natt_port = sa->natt;
+    j->rx.now_ms = iked_now_ms(ik);
+    j->req.data = j;
+    j->was_half_open = true;
+    sa->busy = true;
+    int rc = uv_queue_work(service_daemon(ik->s)->loop, &j->req, iked_job_work, iked_job_done);
+    if (rc) {
+        sa->busy = false;
+        free(j);
+        return rc;
     }
     ik->jobs++;
     return 0;

@@ -35,6 +35,11 @@ static void iked_on_xfrmd_connect(struct upstream *up, void *ud)
     iked_child_reconcile(ik);
 }
 
+/* "access": AccessChanged, resubscribed on every reconnect; only with
+ * authorization = policyd (iked_start ends the list after "lifecycle"
+ * otherwise, so a policyd without the topic is not asked for it). */
+static const char *iked_policyd_topics[] = {"lifecycle", "access", NULL};
+
 static const struct upstream_def iked_upstreams[] = {
     {.service = "xfrmd",
      .request = &mgate__xfrmd_request__descriptor,
@@ -44,7 +49,9 @@ static const struct upstream_def iked_upstreams[] = {
     {.service = "policyd",
      .request = &mgate__policyd_request__descriptor,
      .response = &mgate__policyd_response__descriptor,
-     .event = &mgate__policyd_event__descriptor},
+     .event = &mgate__policyd_event__descriptor,
+     .topics = iked_policyd_topics,
+     .on_event = iked_authz_on_policyd_event},
 };
 
 /* "key: reason" from the settings parser, with the file and line of key. */
@@ -137,6 +144,8 @@ static int iked_start(struct service *s, void *ud)
         iked_conf_error(ik, why);
         return -1;
     }
+    if (ik->set.authz != IKED_AUTHZ_POLICYD)
+        iked_policyd_topics[1] = NULL;
     ik->sas = iked_sa_table_new();
     if (!ik->sas)
         return -1;
@@ -186,7 +195,9 @@ static int iked_start(struct service *s, void *ud)
     log_notice("authorization: %s",
                ik->set.authz == IKED_AUTHZ_CA_ONLY
                    ? "ca-only (any device with a valid certificate from the configured CAs)"
-                   : "?");
+                   : "policyd (asked at every IKE_AUTH; cached grants serve while it is down)");
+    if (iked_authz_start(ik) < 0)
+        return -1;
     return iked_net_start(ik);
 }
 
@@ -203,6 +214,7 @@ static void iked_stop(struct service *s, void *ud)
     (void)s;
     iked_sa_table_each(ik->sas, iked_stop_one, ik);
     ik->stopping = true;
+    iked_authz_stop(ik);
     uv_timer_stop(&ik->sweep);
     uv_close((uv_handle_t *)&ik->sweep, NULL);
     if (ik->env.set)
@@ -246,5 +258,6 @@ int main(int argc, char **argv)
     iked_sa_table_free(iked.sas);
     ike_cookie_fini(&iked.cookies);
     iked_guard_free(&iked.guard);
+    iked_authz_free(&iked);
     return rc;
 }

@@ -86,6 +86,7 @@ struct opts {
     int timeout_ms, tries;
     struct sockaddr_in src; /* --src: the address to send from (sin_family 0: any) */
     int frag;               /* --frag: IKE_AUTH in fragments of this many octets */
+    struct ike_ts_set tsr;  /* --tsr, repeatable; none: 0.0.0.0/0 */
 };
 
 static struct opts o = {.timeout_ms = 2000, .tries = 2};
@@ -190,6 +191,39 @@ static int parse_int(const char *s, int lo, int hi, const char *what)
     return (int)v;
 }
 
+/* --tsr 10.1.0.0-10.1.0.255:6:443 (IPv4): one more TSr range proposed. */
+static void parse_tsr(const char *arg)
+{
+    if (o.tsr.n >= IKE_MAX_TS)
+        die("--tsr: at most %d", IKE_MAX_TS);
+    char buf[128], *dash, *colon;
+    snprintf(buf, sizeof(buf), "%s", arg);
+    struct ike_ts *t = &o.tsr.ts[o.tsr.n];
+    memset(t, 0, sizeof(*t));
+    t->type = IKE_TS_IPV4_ADDR_RANGE;
+    t->end_port = 65535;
+    if ((colon = strchr(buf, ':'))) {
+        *colon++ = '\0';
+        char *port = strchr(colon, ':');
+        if (port)
+            *port++ = '\0';
+        t->ip_proto = (uint8_t)parse_int(colon, 0, 255, "--tsr protocol");
+        if (port) {
+            char *pd = strchr(port, '-');
+            if (pd)
+                *pd++ = '\0';
+            t->start_port = (uint16_t)parse_int(port, 0, 65535, "--tsr port");
+            t->end_port = pd ? (uint16_t)parse_int(pd, 0, 65535, "--tsr port") : t->start_port;
+        }
+    }
+    if (!(dash = strchr(buf, '-')))
+        die("--tsr %s: FIRST-LAST expected", arg);
+    *dash++ = '\0';
+    if (inet_pton(AF_INET, buf, t->start) != 1 || inet_pton(AF_INET, dash, t->end) != 1)
+        die("--tsr %s: IPv4 addresses expected", arg);
+    o.tsr.n++;
+}
+
 static void usage(void)
 {
     fputs("usage: ike_initiator --gw IP[:PORT] --ca CA.crt --cert DEV.crt --key DEV.key\n"
@@ -198,13 +232,16 @@ static void usage(void)
           "         [--forge-cookie]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
-          "         [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]\n",
+          "         [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]\n"
+          "         [--tsr FIRST-LAST[:PROTO[:PORT[-PORT]]]]...\n",
           stderr);
     exit(EX_LOCAL);
 }
 
 static void parse_opts(int argc, char **argv)
 {
+    /* One option a line: adding one must not repack the others. */
+    // clang-format off
     static const struct option lo[] = {{"gw", required_argument, NULL, 'g'},
                                        {"ca", required_argument, NULL, 'a'},
                                        {"cert", required_argument, NULL, 'c'},
@@ -228,8 +265,10 @@ static void parse_opts(int argc, char **argv)
                                        {"tries", required_argument, NULL, 'T'},
                                        {"src", required_argument, NULL, 's'},
                                        {"frag", required_argument, NULL, 'f'},
+                                       {"tsr", required_argument, NULL, 'Z'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
+    // clang-format on
     char *prop = NULL, *esp = NULL, *ke = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -304,6 +343,9 @@ static void parse_opts(int argc, char **argv)
             break;
         case 'T':
             o.tries = parse_int(optarg, 1, 10, "--tries");
+            break;
+        case 'Z':
+            parse_tsr(optarg);
             break;
         default:
             usage();
@@ -565,6 +607,7 @@ static void auth_opts(struct ti_auth_opts *ao)
     ao->no_sa = o.childless;
     memcpy(ao->esp, o.esp, sizeof(o.esp));
     ao->n_esp = o.n_esp;
+    ao->tsr = o.tsr;
 }
 
 /* The IKE SA is up at the gateway: it sent IDr (an AUTHENTICATION_FAILED
@@ -773,6 +816,11 @@ static int run_one(void)
            o.no_verify ? "not verified" : "certificate, IDr and AUTH verified",
            ike_auth_method_name(r.auth_method));
     printf("vip=%s netmask=%s dns=%zu\n", vip, mask, r.n_dns);
+    for (size_t i = 0; i < r.n_dns && i < 4; i++) {
+        char d[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &r.dns[i], d, sizeof(d));
+        printf("dns: %s\n", d);
+    }
     if (r.has_sa) {
         printf("child: esp spi_in=%08x spi_out=%08x (ours, the gateway's)\n", t.esp_spi,
                r.esp_spi_r);

@@ -284,7 +284,7 @@ static const struct bad_case bad_cases[] = {
     {"dns = 1.1.1.1 1.0.0.1 8.8.8.8 8.8.4.4 9.9.9.9", "t.conf:2: dns: 5 servers, at most 4"},
     /* authorization, local_id */
     {"authorization = allow-all",
-     "t.conf:2: authorization: 'allow-all' is not supported (allowed: ca-only)"},
+     "t.conf:2: authorization: 'allow-all' is not supported (allowed: ca-only, policyd)"},
     {"local_id = CN=vpn.example.com",
      "t.conf:2: local_id: 'CN=vpn.example.com' looks like a DN: leave local_id empty to send the "
      "certificate's subject"},

@@ -31,6 +31,9 @@ static void ctl_ike_json(const Mgate__IkeSaList *l)
         json_str(&j, "vip", s->vip);
         json_str(&j, "ike", s->ike);
         json_u64(&j, "age_s", s->age_s);
+        json_str(&j, "access", s->access);
+        json_str(&j, "access_reason", s->access_reason);
+        json_bool(&j, "access_cached", s->access_cached);
         json_arr_open(&j, "children");
         for (size_t c = 0; c < s->n_children; c++) {
             const Mgate__IkeChildInfo *ch = s->children[c];
@@ -70,6 +73,17 @@ static void ctl_ike_table(const Mgate__IkeSaList *l)
         printf("%016llx %-11s %-22s %-30s %-15s %-30s %-20s %6s\n", (unsigned long long)s->spi_i,
                s->state, s->remote, *s->identity ? s->identity : "-", *s->vip ? s->vip : "-",
                s->ike, child, age);
+        /* authorization = policyd: the decision and what the kernel lets
+         * through, on a line of its own under the tunnel. */
+        if (*s->access) {
+            printf("    access %s%s", s->access, s->access_cached ? " (cached)" : "");
+            for (size_t c = 0; c < s->n_children; c++)
+                for (size_t t = 0; t < s->children[c]->n_local_ts; t++)
+                    printf("%s%s", t ? ", " : ": ", s->children[c]->local_ts[t]);
+            if (*s->access_reason)
+                printf(" (%s)", s->access_reason);
+            printf("\n");
+        }
     }
     if (l->half_open)
         printf("(%u half-open)\n", l->half_open);
