@@ -418,6 +418,7 @@ static int auth_write_response(const struct ike_env *env, struct ike_sa *sa,
         ike_wr_cp(&w, IKE_CFG_REPLY, cp->attr, cp->n);
     if (child_err)
         ike_wr_notify(&w, IKE_PROTO_NONE, child_err, NULL, 0, NULL, 0);
+    exch_mobike_auth_response(&w, sa);
     if (sa->child) {
         ike_proposal_write_esp(&w, esp, sa->child->spi_in);
         exch_write_ts(&w, sa->child);

@@ -62,6 +62,8 @@ const struct conf_key iked_conf_schema[] = {
      MS_PER_DAY, "no answer to liveness checks for this long: the device is gone"},
     {"cookie_threshold", CONF_UINT, offsetof(struct iked_conf, cookie_threshold), "100", 0, 1000000,
      "half-open IKE SAs before IKE_SA_INIT needs a COOKIE (0: always)"},
+    {"nat_keepalive", CONF_DURATION, offsetof(struct iked_conf, nat_keepalive_ms), "20s", 0,
+     60 * MS_PER_MIN, "NAT keepalive interval when the gateway is behind a NAT (0: off)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -573,6 +575,7 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
     set->dpd_delay_ms = (uint32_t)conf->dpd_delay_ms;
     set->dpd_timeout_ms = (uint32_t)conf->dpd_timeout_ms;
     set->cookie_threshold = (uint32_t)conf->cookie_threshold;
+    set->nat_keepalive_ms = (uint32_t)conf->nat_keepalive_ms;
     return 0;
 }
 

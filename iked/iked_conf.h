@@ -53,6 +53,7 @@ struct iked_conf {
     uint64_t dpd_delay_ms;     /* idle time before a liveness check; 0 = no DPD */
     uint64_t dpd_timeout_ms;   /* no answer for this long: the peer is dead */
     uint64_t cookie_threshold; /* half-open SAs before cookies are asked for; 0 = always */
+    uint64_t nat_keepalive_ms; /* RFC 3948 keepalives when we are behind a NAT; 0 = off */
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -92,6 +93,7 @@ struct iked_settings {
     uint32_t dpd_delay_ms; /* 0: no liveness checks */
     uint32_t dpd_timeout_ms;
     uint32_t cookie_threshold; /* 0: every IKE_SA_INIT needs a COOKIE */
+    uint32_t nat_keepalive_ms; /* 0: no NAT keepalives */
     /* IDr from local_id: 0 when unset (send our certificate's subject as
      * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
      * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */

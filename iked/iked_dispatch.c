@@ -205,6 +205,8 @@ static void iked_job_done(uv_work_t *req, int status)
          * the state the SA was queued in. */
         if (sa && j->was_half_open && sa->state == IKE_SA_ESTABLISHED)
             iked_established(ik, sa);
+        else if (sa)
+            iked_mobility_after_request(ik, sa, &j->rx);
         break;
     case IKE_EXCH_REPLY_FAIL:
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
@@ -393,7 +395,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
                             .remote = *remote,
                             .natt_port = natt_port,
                             .now_ms = iked_now_ms(ik)};
-        ike_exch_response(&ik->env, sa, &rx, &m);
+        if (ike_exch_response(&ik->env, sa, &rx, &m) == 0)
+            iked_mobility_after_response(ik, sa);
         return;
     }
     if (h.exchange == IKE_EXCH_IKE_SA_INIT && spi_r == 0) {
@@ -497,10 +500,12 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
     uint64_t now = iked_now_ms(ik);
     if (sa->busy)
         return;
-    if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms)
+    if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms) {
         iked_sa_destroy(ik, sa, false, "half-open timeout");
-    else
+    } else {
+        iked_mobility_sweep(ik, sa, now);
         iked_dpd_sweep(ik, sa, now);
+    }
 }
 
 /* One line for `mgatectl status` and systemd's STATUS=: what an admin asks
