@@ -8,7 +8,7 @@
  *                 [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]
  *                 [--forge-cookie] [--count N --parallel K [--duration S] [--no-verify]]
  *                 [--junk truncated|length|payload|random|unknown-spi]
- *                 [--timeout MS] [--tries N]
+ *                 [--timeout MS] [--tries N] [--gw-behind-nat]
  *
  * Modes:
  *   (default)     IKE_SA_INIT + IKE_AUTH; prints the SPIs, the suite, the
@@ -28,6 +28,9 @@
  *                 N handshakes, K in flight, each on its own socket; one
  *                 result line with handshakes/s end to end.
  *   --junk KIND   one malformed datagram; prints the answer, if any.
+ *   --gw-behind-nat
+ *                 NAT_DETECTION_DESTINATION_IP hashes another port than the
+ *                 gateway's: the gateway believes it is behind a NAT.
  * An INVALID_KE_PAYLOAD is followed by one retry with the group the gateway
  * asked for, a COOKIE request (RFC 7296 §2.6) by a retry with the cookie
  * first (up to two; neither with --no-retry). Every wait is bounded by --timeout (default
@@ -72,6 +75,7 @@ struct opts {
     struct iked_esp_proposal esp[TI_MAX_PROPS];
     size_t n_esp;
     bool childless, init_only, retransmit, no_retry, no_verify, silent, forge_cookie;
+    bool gw_behind_nat;
     int hold_ms;
     int count, parallel;
     double duration_s;
@@ -189,7 +193,7 @@ static void usage(void)
           "         [--forge-cookie]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
-          "         [--timeout MS] [--tries N]\n",
+          "         [--timeout MS] [--tries N] [--gw-behind-nat]\n",
           stderr);
     exit(EX_LOCAL);
 }
@@ -217,6 +221,7 @@ static void parse_opts(int argc, char **argv)
                                        {"junk", required_argument, NULL, 'j'},
                                        {"timeout", required_argument, NULL, 't'},
                                        {"tries", required_argument, NULL, 'T'},
+                                       {"gw-behind-nat", no_argument, NULL, 'N'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     char *prop = NULL, *esp = NULL, *ke = NULL;
@@ -285,6 +290,9 @@ static void parse_opts(int argc, char **argv)
             break;
         case 'T':
             o.tries = parse_int(optarg, 1, 10, "--tries");
+            break;
+        case 'N':
+            o.gw_behind_nat = true;
             break;
         default:
             usage();
@@ -532,6 +540,11 @@ static void ti_setup(struct ti *t, const struct sockaddr_storage *mine)
     t->my_addr = *mine;
     memset(&t->gw_addr, 0, sizeof(t->gw_addr));
     memcpy(&t->gw_addr, &o.gw, sizeof(o.gw));
+    if (o.gw_behind_nat) {
+        /* As if a NAT in front of the gateway forwarded another port. */
+        struct sockaddr_in *g = (struct sockaddr_in *)&t->gw_addr;
+        g->sin_port = htons((uint16_t)(ntohs(g->sin_port) + 1000));
+    }
     t->no_gw_check = o.no_verify;
 }
 
