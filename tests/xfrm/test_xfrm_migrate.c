@@ -271,9 +271,10 @@ static void test_address_move(void **state)
     /* Retried: the SA is no longer at the old id. */
     assert_int_equal(xfrm_migrate_run(nl, &m, &how, &err), -ESRCH);
 
-    /* A foreign policy in front of ours (same selector, better priority):
-     * the kernel picks it, finds no template of our reqid, and nothing moves. */
-    sh("ip xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 100 "
+    /* A foreign policy in front of ours (same selector, a mark, a better
+     * priority; MIGRATE looks policies up without marks): the kernel picks
+     * it, finds no template of our reqid, and nothing moves. */
+    sh("ip xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 100 mark 7 "
        "tmpl src 192.0.2.1 dst 198.51.100.2 proto esp reqid 5 mode tunnel");
     move_of(&m, "198.51.100.2", 0x7301, R(3), "192.0.2.1", "192.0.2.2");
     m.encap = true;
