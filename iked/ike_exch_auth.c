@@ -501,6 +501,11 @@ enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
     }
     exch_cache_response(sa, m->hdr.msgid, tx);
     ike_sa_drop_auth_material(sa);
+    /* §2.23: a device that found a NAT moved to port 4500 for IKE_AUTH,
+     * through a NAT mapping of its own: the IKE SA and the ESP-in-UDP
+     * ports are those of the path this authenticated request took. */
+    sa->local = rx->local;
+    sa->remote = rx->remote;
 
     char d[320], vip[INET_ADDRSTRLEN] = "none";
     if (sa->vip.s_addr)
