@@ -59,8 +59,8 @@ struct iked {
     uint64_t cookies_asked, cookies_refused, cookies_passed;
     /* Dead peer detection. */
     uint64_t dpd_checks, dpd_dead;
-    /* Mobility: tunnels moved, NAT keepalives sent. */
-    uint64_t moves, nat_keepalives;
+    /* Mobility: tunnels moved (in the status line). */
+    uint64_t moves;
 };
 
 /* iked_net.c */

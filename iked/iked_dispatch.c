@@ -521,10 +521,11 @@ static void iked_status_line(struct iked *ik)
     else
         snprintf(
             line, sizeof(line),
-            "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked",
+            "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked, "
+            "%llu moves",
             iked_sa_table_count(ik->sas), iked_sa_table_half_open(ik->sas),
             (unsigned long long)ik->handshakes, (unsigned long long)ik->dpd_dead,
-            (unsigned long long)ik->cookies_asked);
+            (unsigned long long)ik->cookies_asked, (unsigned long long)ik->moves);
     svc_set_detail(svc, line);
 }
 

@@ -61,8 +61,9 @@ static bool mob_same(const struct sockaddr_storage *a, const struct sockaddr_sto
 static const char *mob_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
     char a[INET6_ADDRSTRLEN] = "?";
-    inet_ntop(ss->ss_family, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
-    if (ss->ss_family == AF_INET6)
+    if (ss->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+    else if (ss->ss_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
     snprintf(buf, len, "%s[%u]", a, mob_port(ss));
     return buf;
@@ -159,7 +160,7 @@ static void mob_on_moved(struct upstream *up, const ProtobufCMessage *resp, cons
     }
     sa->peer_behind_nat = sa->move_peer_nat;
     sa->self_behind_nat = sa->move_self_nat;
-    sa->natt = sa->natt || sa->peer_behind_nat || sa->self_behind_nat;
+    sa->natt = sa->peer_behind_nat || sa->self_behind_nat || (sa->natt && !sa->mobike);
     ik->moves++;
     log_notice("tunnel moved: %s", ike_sa_describe(sa, d, sizeof(d)));
 }
@@ -190,7 +191,11 @@ static void mob_move(struct iked *ik, struct ike_sa *sa)
         return;
     }
     const struct child_sa *c = sa->child;
-    bool encap = sa->natt || sa->move_peer_nat || sa->move_self_nat;
+    /* A NAT mapping that changed keeps the encapsulation; a MOBIKE move
+     * takes what NAT detection found on the new path. Leaving a NAT is
+     * what the kernel cannot follow (xfrmd refuses): the tunnel ends and
+     * the device connects again. */
+    bool encap = sa->move_peer_nat || sa->move_self_nat || (sa->natt && !sa->mobike);
     for (int i = 0; i < 2; i++) {
         bool in = i == 0;
         Mgate__XfrmMove *m = &b->mv[i];
@@ -332,8 +337,6 @@ static void mob_keepalive(struct iked *ik, struct ike_sa *sa)
     }
     if (sendmsg(sk->fd, &mh, MSG_DONTWAIT) < 0)
         log_debug("NAT keepalive not sent: %s", strerror(errno));
-    else
-        ik->nat_keepalives++;
 }
 
 void iked_mobility_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
