@@ -90,7 +90,7 @@ struct ti_auth_opts {
     bool no_sa;      /* childless */
     bool no_certreq;
     bool initial_contact;
-    bool no_mobike; /* no MOBIKE_SUPPORTED (RFC 4555) */
+    bool no_mobike;      /* no MOBIKE_SUPPORTED (RFC 4555) */
     bool tamper_sig;     /* flip a bit in the signature */
     EVP_PKEY *sign_with; /* sign with another key than cred's */
     struct iked_esp_proposal esp[TI_MAX_PROPS];
