@@ -186,7 +186,7 @@ static void mob_move(struct iked *ik, struct ike_sa *sa)
         free(b);
         free(call);
         log_err("%s: cannot move its SAs (%s): the tunnel ends", ike_sa_describe(sa, d, sizeof(d)),
-                b ? "xfrmd is not connected" : "out of memory");
+                !xf || !upstream_connected(xf) ? "xfrmd is not connected" : "out of memory");
         iked_sa_destroy(ik, sa, true, "its SAs could not follow the device");
         return;
     }
