@@ -397,17 +397,62 @@ static int mob_sockaddr(struct sockaddr_storage *ss, ProtobufCBinaryData a, uint
     return -1;
 }
 
+/* The kernel reports every authenticated ESP packet from a new source
+ * until the SA follows: a device sending hundreds a second would have each
+ * of them look for its SA (a walk of the table). The same report within a
+ * second is dropped here, before the walk; a slot per SPI hash, the loop
+ * thread's own. */
+#define MOB_RECENT    256u
+#define MOB_RECENT_MS 1000u
+static struct mob_recent {
+    uint32_t spi;
+    uint32_t port;
+    uint8_t addr[16];
+    uint64_t at_ms;
+} mob_recent[MOB_RECENT];
+
+static struct mob_recent *mob_slot(const Mgate__XfrmMapping *mp, uint8_t addr[16])
+{
+    memset(addr, 0, 16);
+    memcpy(addr, mp->new_addr.data, mp->new_addr.len <= 16 ? mp->new_addr.len : 16);
+    return &mob_recent[mp->sa->spi % MOB_RECENT];
+}
+
+static bool mob_repeated(struct iked *ik, const Mgate__XfrmMapping *mp)
+{
+    uint8_t addr[16];
+    const struct mob_recent *r = mob_slot(mp, addr);
+    return r->at_ms && mob_now_ms(ik) - r->at_ms < MOB_RECENT_MS && r->spi == mp->sa->spi &&
+           r->port == mp->new_port && memcmp(r->addr, addr, 16) == 0;
+}
+
+/* Reports dropped because the SA was busy are not remembered: they come
+ * again and are taken then. */
+static void mob_remember(struct iked *ik, const Mgate__XfrmMapping *mp)
+{
+    uint8_t addr[16];
+    struct mob_recent *r = mob_slot(mp, addr);
+    uint64_t now = mob_now_ms(ik);
+    r->spi = mp->sa->spi;
+    r->port = mp->new_port;
+    memcpy(r->addr, addr, 16);
+    r->at_ms = now ? now : 1;
+}
+
 static void mob_on_mapping(struct iked *ik, const Mgate__XfrmMapping *mp)
 {
     char d[160], to[64];
-    if (!mp->sa)
+    if (!mp->sa || mob_repeated(ik, mp))
         return;
     struct mob_find f = {.reqid = mp->reqid, .spi = mp->sa->spi};
     iked_sa_table_each(ik->sas, mob_find_one, &f);
     struct ike_sa *sa = f.sa;
-    /* The kernel reports every authenticated ESP packet from a new
-     * source until the SA follows: one move at a time, the rest dropped. */
-    if (!sa || sa->busy || sa->state != IKE_SA_ESTABLISHED)
+    /* One move at a time: reports meanwhile are dropped (the kernel
+     * repeats them while packets keep coming from the new source). */
+    if (sa && (sa->busy || sa->state != IKE_SA_ESTABLISHED))
+        return;
+    mob_remember(ik, mp);
+    if (!sa)
         return;
     struct sockaddr_storage remote;
     if (mob_sockaddr(&remote, mp->new_addr, mp->new_port) < 0 ||
