@@ -1,5 +1,6 @@
 /* MOBIKE (RFC 4555) and NAT changes in the responder's exchanges
- * (ike_exch_mobike.c): MOBIKE_SUPPORTED answered only when offered;
+ * (ike_exch_mobike.c): IKE_AUTH's path (port 4500 through a NAT) becomes
+ * the IKE SA's; MOBIKE_SUPPORTED answered only when offered;
  * UPDATE_SA_ADDRESSES from a new port (a move asked of the daemon) and from
  * a new address (a return routability check first), NAT detection
  * recomputed for the new path and answered, COOKIE2 echoed; the gateway's
@@ -335,12 +336,50 @@ static void test_bad_updates(void **state)
     end(&t, sa);
 }
 
+/* RFC 7296 §2.23: behind a NAT, IKE_AUTH comes to port 4500 through a NAT
+ * mapping of its own; the IKE SA (and so the CHILD SA's encapsulation)
+ * takes it, not IKE_SA_INIT's. */
+static void test_auth_takes_its_path(void **state)
+{
+    (void)state;
+    struct ti t;
+    struct ike_sa *sa;
+    struct ike_tx tx = {0};
+    struct ike_msg m;
+    struct ike_error e;
+    struct ti_auth_opts o = {.cred = &D.ec};
+    size_t len;
+    ti_init(&t, "aes128gcm16-prfsha256-ecp256");
+    inet_pton(AF_INET, "10.0.0.5", &((struct sockaddr_in *)&t.my_addr)->sin_addr);
+    uint8_t *req = ti_sa_init(&t, &len);
+    assert_int_equal(drive_sa_init(&F, &t, req, len, false, &sa, &tx), IKE_EXCH_REPLY);
+    free(req);
+    assert_true(sa->natt);
+    assert_true(sa->peer_behind_nat);
+    assert_false(sa->self_behind_nat);
+    assert_int_equal(ti_sa_init_response(&t, &F, tx.buf, tx.len), 0);
+    free(tx.buf);
+    struct sockaddr_storage gw, dev;
+    addr4(&gw, "192.0.2.1", 4500);
+    addr4(&dev, "198.51.100.7", 40002);
+    req = ti_auth(&t, &F, &o, &len);
+    struct ike_rx rx = {.buf = req, .len = len, .natt_port = true, .now_ms = 2000};
+    rx.local = gw;
+    rx.remote = dev;
+    assert_int_equal(ike_msg_parse(&m, req, len, &e), IKE_OK);
+    assert_int_equal(ike_exch_request(&F.env, sa, &rx, &m, &tx), IKE_EXCH_INSTALL);
+    assert_true(same(&sa->remote, &dev));
+    assert_true(same(&sa->local, &gw));
+    free(tx.buf);
+    free(req);
+    end(&t, sa);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mobike_supported),
-        cmocka_unit_test(test_update_new_port),
-        cmocka_unit_test(test_update_new_address),
+        cmocka_unit_test(test_auth_takes_its_path), cmocka_unit_test(test_mobike_supported),
+        cmocka_unit_test(test_update_new_port),     cmocka_unit_test(test_update_new_address),
         cmocka_unit_test(test_bad_updates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
