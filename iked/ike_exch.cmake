@@ -12,4 +12,5 @@ cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} CALL target_sources m
   ${CMAKE_CURRENT_LIST_DIR}/ike_exch_authz.c
   ${CMAKE_CURRENT_LIST_DIR}/ike_exch_child.c
   ${CMAKE_CURRENT_LIST_DIR}/ike_exch_info.c
+  ${CMAKE_CURRENT_LIST_DIR}/ike_exch_mobike.c
 )

@@ -427,6 +427,7 @@ static int auth_write_response(const struct ike_env *env, struct ike_sa *sa, uin
         ike_wr_cp(&w, IKE_CFG_REPLY, cp->attr, cp->n);
     if (child_err)
         ike_wr_notify(&w, IKE_PROTO_NONE, child_err, NULL, 0, NULL, 0);
+    exch_mobike_auth_response(&w, sa);
     if (sa->child) {
         ike_proposal_write_esp(&w, esp, sa->child->spi_in);
         exch_write_ts(&w, sa->child);
@@ -478,6 +479,12 @@ enum ike_exch_result exch_ike_auth(const struct ike_env *env, struct ike_sa *sa,
         res = IKE_EXCH_DROP;
         goto out;
     }
+    /* §2.23: a device that found a NAT moved to port 4500 for IKE_AUTH,
+     * through a NAT mapping of its own: the IKE SA and the ESP-in-UDP
+     * ports are those of the path this authenticated request took (also for
+     * a response that waits for policyd). */
+    sa->local = rx->local;
+    sa->remote = rx->remote;
     switch (env->set->authz) {
     case IKED_AUTHZ_CA_ONLY:
         break; /* a certificate from a configured CA is enough */

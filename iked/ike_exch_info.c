@@ -69,7 +69,10 @@ enum ike_exch_result exch_informational(const struct ike_env *env, struct ike_sa
         sa->state = IKE_SA_DELETING;
         res = IKE_EXCH_DELETE_IKE;
         log_info("%s: the peer deleted the IKE SA", ike_sa_describe(sa, desc, sizeof(desc)));
-    } else if (n_our) {
+    } else {
+        exch_mobike_informational(sa, rx, &in, &w);
+    }
+    if (!del_ike && n_our) {
         ike_wr_delete(&w, IKE_PROTO_ESP, our_spis, n_our);
         res = IKE_EXCH_DELETE_CHILD;
         log_info("%s: the peer deleted the CHILD SA (in %08x, out %08x)",
@@ -214,5 +217,6 @@ int ike_exch_response(const struct ike_env *env, struct ike_sa *sa, const struct
     if (exch_open_request(sa, rx, m, &in, &notify, &nd) != EXCH_OPEN_OK)
         return -1;
     sa->last_rx_ms = rx->now_ms;
+    exch_mobike_response(sa, h->msgid, &in);
     return 0;
 }

@@ -313,6 +313,8 @@ enum ike_exch_result ike_exch_sa_init(const struct ike_env *env, const struct ik
      * a request that came to port 4500 is NAT-T already. */
     sa->natt = rx->natt_port || (notes.natd_src && !notes.natd_src_ok) ||
                (notes.natd_dst && !notes.natd_dst_ok);
+    sa->peer_behind_nat = notes.natd_src && !notes.natd_src_ok;
+    sa->self_behind_nat = notes.natd_dst && !notes.natd_dst_ok;
 
     uint8_t pub[IKE_DH_MAX_PUB];
     size_t pub_len = 0;

@@ -92,6 +92,23 @@ enum ike_exch_result exch_create_child(const struct ike_env *env, struct ike_sa 
                                        const struct ike_rx *rx, const struct ike_msg *m,
                                        struct ike_tx *tx);
 
+/* ---- ike_exch_mobike.c (RFC 4555) ---- */
+
+/* MOBIKE_SUPPORTED into an IKE_AUTH response when the device offered it;
+ * sets sa->mobike. */
+void exch_mobike_auth_response(struct ike_wr *w, struct ike_sa *sa);
+/* The MOBIKE part of an authenticated INFORMATIONAL request (in), whose
+ * response w is open: COOKIE2 echoed, NAT detection answered, and for
+ * UPDATE_SA_ADDRESSES (ignored without MOBIKE; UNACCEPTABLE_ADDRESSES when
+ * NO_NATS_ALLOWED fails) the move the daemon makes: sa->move_local,
+ * move_remote, move_peer_nat, move_self_nat and move_wanted, or
+ * move_rr_needed for a new address (return routability check first). */
+void exch_mobike_informational(struct ike_sa *sa, const struct ike_rx *rx,
+                               const struct ike_chain *in, struct ike_wr *w);
+/* An authenticated response (in) to our request msgid: sets sa->rr_ok
+ * when it answers the pending check with our COOKIE2. */
+void exch_mobike_response(struct ike_sa *sa, uint32_t msgid, const struct ike_chain *in);
+
 /* ---- ike_exch_child.c ---- */
 
 /* Attributes of a CFG_REPLY, values held in the struct itself. */

@@ -87,6 +87,12 @@ enum ike_exch_result ike_exch_auth_resume(const struct ike_env *env, struct ike_
  * admin terminate), or an empty one (liveness check). */
 int ike_exch_delete_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx);
 int ike_exch_liveness_request(const struct ike_env *env, struct ike_sa *sa, struct ike_tx *tx);
+/* MOBIKE's return routability check (RFC 4555 §3.5): an INFORMATIONAL
+ * request with a fresh COOKIE2 (kept in sa->rr_cookie2, message ID
+ * sa->rr_msgid); again = the same request resent. 0 or -1. The answer goes
+ * through ike_exch_response, which sets sa->rr_ok when it echoes COOKIE2. */
+int ike_exch_rr_request(const struct ike_env *env, struct ike_sa *sa, bool again,
+                        struct ike_tx *tx);
 
 /* Added by ike_exch_*.c (not in the first draft of this API): */
 

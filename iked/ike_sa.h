@@ -106,6 +106,20 @@ struct ike_sa {
     /* authorization = policyd: the held request, the grant in force
      * (ike_grant.h; NULL with ca-only). */
     struct ike_authz *authz;
+    /* Mobility (ike_exch_mobike.c, iked_mobility.c): NAT detection per
+     * side (RFC 7296 §2.23), MOBIKE in use (RFC 4555), a move of the SAs
+     * the exchange asks for (to move_local/move_remote, NAT state move_*),
+     * the return routability check (COOKIE2 in rr_cookie2, message ID
+     * rr_msgid), and when the last NAT keepalive went out. */
+    bool peer_behind_nat, self_behind_nat;
+    bool mobike;
+    bool move_wanted, move_rr_needed, move_peer_nat, move_self_nat;
+    bool rr_pending, rr_ok;
+    uint8_t rr_tries;
+    uint8_t rr_cookie2[16];
+    uint32_t rr_msgid;
+    uint64_t rr_sent_ms, nat_ka_ms;
+    struct sockaddr_storage move_local, move_remote;
 };
 
 struct ike_sa *ike_sa_new(void);

@@ -6,6 +6,7 @@
  *   iked_child.c      CHILD SAs into and out of the kernel through xfrmd
  *   iked_api.c        the socket API (list, terminate) and events
  *   iked_dpd.c        dead peer detection (liveness checks) on the sweep
+ *   iked_mobility.c   SAs following a device (NAT mapping, MOBIKE), NAT keepalives
  * The event loop thread owns everything here; worker threads see only the
  * read-only ike_env and the one SA they were handed. */
 #ifndef MGATE_IKED_H
@@ -68,6 +69,8 @@ struct iked {
     struct iked_guard guard;
     /* authorization = policyd (iked_authz.c); NULL with ca-only. */
     struct iked_authz_ctx *authz;
+    /* Mobility: tunnels moved (in the status line). */
+    uint64_t moves;
 };
 
 /* iked_net.c */
@@ -132,6 +135,20 @@ struct ike_frag_pending *iked_frag_next(struct iked *ik, struct ike_sa *sa, bool
 bool iked_frag_retransmit_ok(const uint8_t *buf, size_t len);
 /* From the sweep, for an SA no worker holds: an incomplete set times out. */
 void iked_frag_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms);
+/* iked_mobility.c */
+/* After a request on an established SA was answered (the SA is no longer
+ * busy): the move or return routability check the exchange asked for, or
+ * RFC 7296 §2.23's update for a device behind a NAT that spoke from a new
+ * address/port. */
+void iked_mobility_after_request(struct iked *ik, struct ike_sa *sa, const struct ike_rx *rx);
+/* After an authenticated response to our request: a passed return
+ * routability check moves the SAs. */
+void iked_mobility_after_response(struct iked *ik, struct ike_sa *sa);
+/* From the 1 s sweep: return routability resends, NAT keepalives. */
+void iked_mobility_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms);
+/* xfrmd's events (topic "sa"): XfrmMapping moves the device's SAs. */
+void iked_mobility_on_xfrmd_event(struct upstream *up, const ProtobufCMessage *ev, uint32_t ev_case,
+                                  void *ud);
 
 /* iked_child.c */
 /* Installs sa->child; done(ik, sa, ok) runs on the loop when xfrmd answered. */

@@ -76,6 +76,8 @@ const struct conf_key iked_conf_schema[] = {
     {"authorization_cache_max", CONF_DURATION, offsetof(struct iked_conf, authz_cache_max_ms), "1h",
      0, 7 * MS_PER_DAY,
      "with policyd: longest time a cached grant serves while policyd is down (0: never)"},
+    {"nat_keepalive", CONF_DURATION, offsetof(struct iked_conf, nat_keepalive_ms), "20s", 0,
+     60 * MS_PER_MIN, "NAT keepalive interval when the gateway is behind a NAT (0: off)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -596,6 +598,7 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
     set->max_half_open = (uint32_t)conf->max_half_open;
     set->authz_timeout_ms = (uint32_t)conf->authz_timeout_ms;
     set->authz_cache_max_s = (uint32_t)(conf->authz_cache_max_ms / MS_PER_S);
+    set->nat_keepalive_ms = (uint32_t)conf->nat_keepalive_ms;
     return 0;
 }
 

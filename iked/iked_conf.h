@@ -65,6 +65,7 @@ struct iked_conf {
      * cached grant's life (0: no cache). */
     uint64_t authz_timeout_ms;
     uint64_t authz_cache_max_ms;
+    uint64_t nat_keepalive_ms; /* RFC 3948 keepalives when we are behind a NAT; 0 = off */
 };
 
 extern const struct conf_key iked_conf_schema[];
@@ -113,6 +114,7 @@ struct iked_settings {
      * cached grant serves. */
     uint32_t authz_timeout_ms;
     uint32_t authz_cache_max_s;
+    uint32_t nat_keepalive_ms; /* 0: no NAT keepalives */
     /* IDr from local_id: 0 when unset (send our certificate's subject as
      * IKE_ID_DER_ASN1_DN); else IKE_ID_FQDN / IKE_ID_RFC822_ADDR (the text)
      * or IKE_ID_IPV4_ADDR / IKE_ID_IPV6_ADDR (4 or 16 octets). */

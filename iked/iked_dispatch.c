@@ -221,6 +221,8 @@ static void iked_job_done(uv_work_t *req, int status)
          * the state the SA was queued in. */
         if (sa && j->was_half_open && sa->state == IKE_SA_ESTABLISHED)
             iked_established(ik, sa);
+        else if (sa)
+            iked_mobility_after_request(ik, sa, &j->rx);
         break;
     case IKE_EXCH_REPLY_FAIL:
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
@@ -445,7 +447,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
                             .remote = *remote,
                             .natt_port = natt_port,
                             .now_ms = iked_now_ms(ik)};
-        ike_exch_response(&ik->env, sa, &rx, &m);
+        if (ike_exch_response(&ik->env, sa, &rx, &m) == 0)
+            iked_mobility_after_response(ik, sa);
         return;
     }
     if (h.exchange == IKE_EXCH_IKE_SA_INIT && spi_r == 0) {
@@ -553,10 +556,12 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
     if (sa->busy)
         return;
     iked_frag_sweep(ik, sa, now);
-    if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms)
+    if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms) {
         iked_sa_destroy(ik, sa, false, "half-open timeout");
-    else
+    } else {
+        iked_mobility_sweep(ik, sa, now);
         iked_dpd_sweep(ik, sa, now);
+    }
 }
 
 /* One line for `mgatectl status` and systemd's STATUS=: what an admin asks
@@ -574,13 +579,13 @@ static void iked_status_line(struct iked *ik)
             line, sizeof(line),
             "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked"
             " (cookies %s); IKE_SA_INIT dropped: %llu rate-limited, %llu over max_half_open;"
-            " fragments %llu in, %llu out",
+            " fragments %llu in, %llu out; %llu moves",
             iked_sa_table_count(ik->sas), iked_sa_table_half_open(ik->sas),
             (unsigned long long)ik->handshakes, (unsigned long long)ik->dpd_dead,
             (unsigned long long)ik->cookies_asked, ik->cookies_on ? "on" : "off",
             (unsigned long long)ik->guard.rate_limited,
             (unsigned long long)ik->guard.half_open_refused, (unsigned long long)ik->frag_rx,
-            (unsigned long long)ik->frag_tx);
+            (unsigned long long)ik->frag_tx, (unsigned long long)ik->moves);
     svc_set_detail(svc, line);
 }
 

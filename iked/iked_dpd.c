@@ -43,7 +43,9 @@ static void dpd_send(struct iked *ik, struct ike_sa *sa, bool again)
 void iked_dpd_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
 {
     const struct iked_settings *set = &ik->set;
-    if (sa->busy || sa->state != IKE_SA_ESTABLISHED || set->dpd_delay_ms == 0)
+    /* A return routability check (iked_mobility.c) is a liveness check
+     * on the device's new path: one request of ours at a time. */
+    if (sa->busy || sa->state != IKE_SA_ESTABLISHED || set->dpd_delay_ms == 0 || sa->rr_pending)
         return;
     if (sa->dpd_sent_ms) {
         if (sa->last_rx_ms >= sa->dpd_sent_ms) {

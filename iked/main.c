@@ -39,9 +39,13 @@ static void iked_on_xfrmd_connect(struct upstream *up, void *ud)
  * authorization = policyd (iked_start ends the list after "lifecycle"
  * otherwise, so a policyd without the topic is not asked for it). */
 static const char *iked_policyd_topics[] = {"lifecycle", "access", NULL};
+/* "sa": expire and NAT mapping events. */
+static const char *const iked_xfrmd_topics[] = {"lifecycle", "sa", NULL};
 
 static const struct upstream_def iked_upstreams[] = {
     {.service = "xfrmd",
+     .topics = iked_xfrmd_topics,
+     .on_event = iked_mobility_on_xfrmd_event,
      .request = &mgate__xfrmd_request__descriptor,
      .response = &mgate__xfrmd_response__descriptor,
      .event = &mgate__xfrmd_event__descriptor,

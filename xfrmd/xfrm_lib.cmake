@@ -7,6 +7,7 @@ add_library(mgate_xfrm STATIC
   ${CMAKE_CURRENT_LIST_DIR}/xfrm_err.c
   ${CMAKE_CURRENT_LIST_DIR}/xfrm_event.c
   ${CMAKE_CURRENT_LIST_DIR}/xfrm_event_parse.c
+  ${CMAKE_CURRENT_LIST_DIR}/xfrm_migrate.c
   ${CMAKE_CURRENT_LIST_DIR}/xfrm_msg.c
   ${CMAKE_CURRENT_LIST_DIR}/xfrm_msg_policy.c
   ${CMAKE_CURRENT_LIST_DIR}/xfrm_msg_sa.c

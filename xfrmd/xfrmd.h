@@ -1,5 +1,5 @@
 /* mgate-xfrmd's state, shared by its modules (main.c, xfrmd_api.c,
- * xfrmd_events.c, xfrmd_ikesock.c). */
+ * xfrmd_events.c, xfrmd_ikesock.c, xfrmd_move.c). */
 #ifndef MGATE_XFRMD_H
 #define MGATE_XFRMD_H
 
@@ -8,6 +8,7 @@
 #include "service.h"
 #include "xfrm_event.h"
 #include "xfrm_nl.h"
+#include "xfrmd.pb-c.h"
 
 #define XFRMD_IKESOCK_MAX 8
 
@@ -39,6 +40,9 @@ struct xfrmd {
 
 void xfrmd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
                       const ProtobufCMessage *req, uint32_t body_case, void *ud);
+/* xfrmd_move.c: the move request (SAs to new addresses or encap ports). */
+void xfrmd_move_handle(struct xfrmd *x, struct svc *svc, struct ipc_conn *conn, uint64_t id,
+                       const Mgate__XfrmMoveRequest *rq);
 /* Counts what xfrmd owns in the kernel, for the log and Status. */
 void xfrmd_api_census(struct xfrmd *x);
 

@@ -495,6 +495,9 @@ void xfrmd_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,
     case MGATE__XFRMD_REQUEST__BODY_IKE_SOCKETS:
         xfrmd_handle_ike_sockets(x, svc, conn, id);
         break;
+    case MGATE__XFRMD_REQUEST__BODY_MOVE:
+        xfrmd_move_handle(x, svc, conn, id, r->move);
+        break;
     default:
         svc_reply_error(svc, conn, id, MGATE__ERROR_CODE__ERR_UNSUPPORTED,
                         "xfrmd does not serve request %u", body_case);

@@ -9,6 +9,7 @@
  *                 [--forge-cookie] [--count N --parallel K [--duration S] [--no-verify]]
  *                 [--junk truncated|length|payload|random|unknown-spi]
  *                 [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]
+ *                 [--gw-behind-nat]
  *
  * Modes:
  *   (default)     IKE_SA_INIT + IKE_AUTH; prints the SPIs, the suite, the
@@ -33,6 +34,9 @@
  *                 a fragmented answer is collected and put back together
  *                 (with --retransmit: fragments 2..n alone get no answer, the
  *                 whole set the same answer once). Port 500 only.
+ *   --gw-behind-nat
+ *                 NAT_DETECTION_DESTINATION_IP hashes another port than the
+ *                 gateway's: the gateway believes it is behind a NAT.
  * An INVALID_KE_PAYLOAD is followed by one retry with the group the gateway
  * asked for, a COOKIE request (RFC 7296 §2.6) by a retry with the cookie
  * first (up to two; neither with --no-retry). Every wait is bounded by --timeout (default
@@ -79,6 +83,7 @@ struct opts {
     struct iked_esp_proposal esp[TI_MAX_PROPS];
     size_t n_esp;
     bool childless, init_only, retransmit, no_retry, no_verify, silent, forge_cookie;
+    bool gw_behind_nat;
     int hold_ms;
     int count, parallel;
     double duration_s;
@@ -233,7 +238,7 @@ static void usage(void)
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
           "         [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]\n"
-          "         [--tsr FIRST-LAST[:PROTO[:PORT[-PORT]]]]...\n",
+          "         [--tsr FIRST-LAST[:PROTO[:PORT[-PORT]]]]... [--gw-behind-nat]\n",
           stderr);
     exit(EX_LOCAL);
 }
@@ -266,6 +271,7 @@ static void parse_opts(int argc, char **argv)
                                        {"src", required_argument, NULL, 's'},
                                        {"frag", required_argument, NULL, 'f'},
                                        {"tsr", required_argument, NULL, 'Z'},
+                                       {"gw-behind-nat", no_argument, NULL, 'N'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     // clang-format on
@@ -346,6 +352,9 @@ static void parse_opts(int argc, char **argv)
             break;
         case 'Z':
             parse_tsr(optarg);
+            break;
+        case 'N':
+            o.gw_behind_nat = true;
             break;
         default:
             usage();
@@ -597,6 +606,11 @@ static void ti_setup(struct ti *t, const struct sockaddr_storage *mine)
     t->my_addr = *mine;
     memset(&t->gw_addr, 0, sizeof(t->gw_addr));
     memcpy(&t->gw_addr, &o.gw, sizeof(o.gw));
+    if (o.gw_behind_nat) {
+        /* As if a NAT in front of the gateway forwarded another port. */
+        struct sockaddr_in *g = (struct sockaddr_in *)&t->gw_addr;
+        g->sin_port = htons((uint16_t)(ntohs(g->sin_port) + 1000));
+    }
     t->no_gw_check = o.no_verify;
 }
 

@@ -15,3 +15,8 @@ set_tests_properties(iked_netns PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_
 # and cookies (RFC 7296 §2.6) through the same daemons.
 add_test(NAME iked_dpd COMMAND ${CMAKE_CURRENT_LIST_DIR}/iked_dpd.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(iked_dpd PROPERTIES LABELS netns TIMEOUT 180 SKIP_RETURN_CODE 77)
+
+# NAT keepalives (RFC 3948) when the gateway believes it is behind a NAT,
+# counted on the wire by a packet capture.
+add_test(NAME iked_natka COMMAND ${CMAKE_CURRENT_LIST_DIR}/iked_natka.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(iked_natka PROPERTIES LABELS netns TIMEOUT 120 SKIP_RETURN_CODE 77)

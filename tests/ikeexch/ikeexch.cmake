@@ -8,7 +8,7 @@ target_include_directories(mgate_ikeexch_testlib PUBLIC ${CMAKE_CURRENT_LIST_DIR
 target_link_libraries(mgate_ikeexch_testlib PUBLIC mgate_iked_core mgate_ikecrypto_testpki
                       PkgConfig::SQLITE)
 
-foreach(t ok bad cookie)
+foreach(t ok bad cookie mobike)
   add_executable(test_ikeexch_${t} ${CMAKE_CURRENT_LIST_DIR}/test_exch_${t}.c)
   target_link_libraries(test_ikeexch_${t} PRIVATE mgate_ikeexch_testlib PkgConfig::CMOCKA
                         Threads::Threads)

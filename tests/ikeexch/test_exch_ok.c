@@ -166,8 +166,11 @@ static void test_handshake_matrix(void **state)
                     assert_false(sa->natt);
                     assert_int_equal(sa->suite.encr, t.suite.encr);
                     assert_int_equal(sa->suite.dh, t.suite.dh);
-                    /* IKE_AUTH: the device accepts the gateway */
-                    assert_int_equal(r.n_notify, 0);
+                    /* IKE_AUTH: the device accepts the gateway; it
+                     * offered MOBIKE, so the answer says yes (RFC 4555). */
+                    assert_int_equal(r.n_notify, 1);
+                    assert_true(ti_has_notify(&r, IKE_N_MOBIKE_SUPPORTED));
+                    assert_true(sa->mobike);
                     assert_true(r.has_idr && r.cert_ok && r.id_ok && r.auth_ok);
                     assert_int_equal(r.n_certs, 1); /* the CA the device named is left out */
                     if (hash)
@@ -389,7 +392,7 @@ static void test_childless_and_cp(void **state)
     assert_true(r.auth_ok);
     check_vip(sa, &r);
     assert_false(r.has_sa);
-    assert_int_equal(r.n_notify, 0);
+    assert_int_equal(r.n_notify, 1); /* MOBIKE_SUPPORTED */
     end_sa(sa);
     ti_fini(&t);
 

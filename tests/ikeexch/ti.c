@@ -394,7 +394,8 @@ uint8_t *ti_auth(struct ti *t, const struct fx *f, const struct ti_auth_opts *o,
         ike_wr_ts(&w, IKE_PL_TSI, o->tsi.n ? o->tsi.ts : &all, o->tsi.n ? o->tsi.n : 1);
         ike_wr_ts(&w, IKE_PL_TSR, o->tsr.n ? o->tsr.ts : &all, o->tsr.n ? o->tsr.n : 1);
     }
-    ike_wr_notify(&w, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0, NULL, 0);
+    if (!o->no_mobike)
+        ike_wr_notify(&w, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0, NULL, 0);
     return ti_seal(t, &w, len);
 }
 
@@ -577,5 +578,15 @@ uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len
 {
     struct ike_wr w;
     ti_open_sk(t, &w, exchange, IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, msgid);
+    return ti_seal(t, &w, len);
+}
+
+uint8_t *ti_response_with(struct ti *t, uint8_t exchange, uint32_t msgid,
+                          void (*fill)(struct ike_wr *w, void *arg), void *arg, size_t *len)
+{
+    struct ike_wr w;
+    ti_open_sk(t, &w, exchange, IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, msgid);
+    if (fill)
+        fill(&w, arg);
     return ti_seal(t, &w, len);
 }

@@ -91,6 +91,7 @@ struct ti_auth_opts {
     bool no_sa;      /* childless */
     bool no_certreq;
     bool initial_contact;
+    bool no_mobike;      /* no MOBIKE_SUPPORTED (RFC 4555) */
     bool tamper_sig;     /* flip a bit in the signature */
     EVP_PKEY *sign_with; /* sign with another key than cred's */
     struct iked_esp_proposal esp[TI_MAX_PROPS];
@@ -180,6 +181,9 @@ int ti_open(struct ti *t, const uint8_t *buf, size_t len, bool response, struct 
             uint8_t *plain);
 /* A protected response of ours to the responder's request msgid. */
 uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len);
+/* The same with inner payloads written by fill(w, arg). */
+uint8_t *ti_response_with(struct ti *t, uint8_t exchange, uint32_t msgid,
+                          void (*fill)(struct ike_wr *w, void *arg), void *arg, size_t *len);
 
 /* ---- RFC 7383 (ti_frag.c) --------------------------------------------- */
 

@@ -33,3 +33,15 @@ add_test(NAME vm_xfrm_tunnel
           ${xfrm_test_dir}/vm-tunnel.sh $<TARGET_FILE:xfrm_tunnel_tool>)
 set_tests_properties(vm_xfrm_tunnel PROPERTIES
   LABELS vm SKIP_RETURN_CODE 77 RESOURCE_LOCK vm TIMEOUT 420)
+
+# SA moves (xfrm_migrate.c): validation on the host, the kernel paths in the VM.
+add_executable(test_xfrm_migrate ${xfrm_test_dir}/test_xfrm_migrate.c)
+target_link_libraries(test_xfrm_migrate PRIVATE mgate_xfrm_testutil PkgConfig::CMOCKA)
+add_test(NAME xfrm_migrate_netns
+  COMMAND ${xfrm_test_dir}/netns-run.sh $<TARGET_FILE:test_xfrm_migrate>)
+set_tests_properties(xfrm_migrate_netns PROPERTIES LABELS netns SKIP_RETURN_CODE 77 TIMEOUT 60)
+add_test(NAME vm_xfrm_migrate
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/vm/vm-run --timeout 200 --
+          ${xfrm_test_dir}/netns-run.sh $<TARGET_FILE:test_xfrm_migrate>)
+set_tests_properties(vm_xfrm_migrate PROPERTIES
+  LABELS vm SKIP_RETURN_CODE 77 RESOURCE_LOCK vm TIMEOUT 400)

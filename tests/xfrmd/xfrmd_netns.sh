@@ -93,6 +93,17 @@ out=$($REQ tunnel add --local 192.0.2.1 --remote 192.0.2.2 --local-net 203.0.113
 check "a selector with prefix length 200 is refused by name" grep -q 'prefix length' <<<"$out"
 check "and no policy changed in the kernel ($(npol))" test "$(npol)" -eq 3
 
+# --- the move request (SAs need the VM; here: the request's way and its refusals) ---
+mv() { $REQ move --local 192.0.2.1 --remote 192.0.2.2 --local-net 203.0.113.0/24 \
+      --remote-net 198.18.0.2/32 --spi-in 0x400 --spi-out 0x401 "$@" 2>&1; }
+out=$(mv --dst 198.51.100.2); rc=$?; echo "$out"
+check "move of a tunnel without SAs: refused per SA (exit 1)" test $rc -eq 1
+check "... 'no such SA' for both" test "$(grep -c 'No such process: SA spi 0x0000040[01] dst .*no such SA' <<<"$out")" -eq 2
+out=$(mv --dst 2001:db8::2); echo "$out"
+check "move to another address family: refused by name" grep -q 'IPv4 and IPv6 is not supported' <<<"$out"
+out=$(mv --dst 198.51.100.2 --reqid 0x11); echo "$out"
+check "move with a reqid outside mgate's range: refused" test "$(grep -c 'reqid 0x00000011 is outside' <<<"$out")" -eq 2
+check "... and no policy changed in the kernel ($(npol))" test "$(npol)" -eq 3
 
 # --- restart: the kernel keeps everything, the census finds it -----------------------
 kill -9 $XPID; wait $XPID 2>/dev/null

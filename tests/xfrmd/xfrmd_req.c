@@ -16,6 +16,10 @@
  *   xfrmd_req SOCK reconcile [--dry-run]          (keeps nothing: deletes orphans)
  *   xfrmd_req SOCK ike-sockets
  *   xfrmd_req SOCK bad-batch --local IP --remote IP
+ *   xfrmd_req SOCK move --local IP --remote IP --local-net CIDR --remote-net CIDR
+ *             --spi-in N --spi-out N --reqid N --dst NEW_REMOTE [--encap LPORT:RPORT]
+ *             moves the tunnel `tunnel add` made to the remote's new address
+ *             (and encapsulation ports): one result per SA, exit 0 if both moved
  *   xfrmd_req SOCK wait-event TOPIC SECONDS [COUNT [SPI]]
  *             prints events until COUNT of them (default 1; only those about
  *             SA SPI if given) arrived; exit 1 if fewer did in SECONDS
@@ -323,6 +327,63 @@ static int cmd_sa(struct ipc_sync *s, bool add, struct tun *t)
 }
 
 /* A batch mixing good and bad operations: each must get its own verdict. */
+/* The in SA with the in and fwd policies, the out SA with the out policy,
+ * to new_remote (and --encap's ports, local:remote). */
+static int cmd_move(struct ipc_sync *s, struct tun *t, struct addr *new_remote)
+{
+    struct pol_box pol[3];
+    Mgate__XfrmPolicyId pid[3];
+    Mgate__XfrmPolicyId *pin[2] = {&pid[1], &pid[2]}, *pout[1] = {&pid[0]};
+    Mgate__XfrmDir dirs[3] = {MGATE__XFRM_DIR__XFRM_DIR_OUT, MGATE__XFRM_DIR__XFRM_DIR_IN,
+                              MGATE__XFRM_DIR__XFRM_DIR_FWD};
+    for (int i = 0; i < 3; i++) {
+        fill_policy(&pol[i], t, dirs[i]);
+        mgate__xfrm_policy_id__init(&pid[i]);
+        pid[i].sel = &pol[i].sel;
+        pid[i].dir = dirs[i];
+    }
+    Mgate__XfrmSaId id[2];
+    Mgate__XfrmMove mv[2];
+    Mgate__XfrmMove *mvp[2] = {&mv[0], &mv[1]};
+    for (int i = 0; i < 2; i++) {
+        bool in = i == 0;
+        mgate__xfrm_sa_id__init(&id[i]);
+        id[i].dst = in ? bin(&t->local) : bin(&t->remote);
+        id[i].spi = in ? t->spi_in : t->spi_out;
+        mgate__xfrm_move__init(&mv[i]);
+        mv[i].sa = &id[i];
+        mv[i].reqid = t->reqid;
+        mv[i].new_src = in ? bin(new_remote) : bin(&t->local);
+        mv[i].new_dst = in ? bin(&t->local) : bin(new_remote);
+        mv[i].encap = t->encap;
+        mv[i].encap_sport = in ? t->encap_dport : t->encap_sport;
+        mv[i].encap_dport = in ? t->encap_sport : t->encap_dport;
+        mv[i].policies = in ? pin : pout;
+        mv[i].n_policies = in ? 2 : 1;
+    }
+    Mgate__XfrmMoveRequest rq = MGATE__XFRM_MOVE_REQUEST__INIT;
+    rq.moves = mvp;
+    rq.n_moves = 2;
+    Mgate__XfrmdResponse *r = call(s, MGATE__XFRMD_REQUEST__BODY_MOVE, &rq.base, NULL, NULL);
+    if (!r || r->body_case != MGATE__XFRMD_RESPONSE__BODY_MOVE) {
+        if (r)
+            mgate__xfrmd_response__free_unpacked(r, NULL);
+        return 1;
+    }
+    static const char *const names[] = {"in", "out"};
+    static const char *const hows[] = {"none", "updsa", "migrate"};
+    for (size_t i = 0; i < r->move->n_results && i < 2; i++) {
+        const Mgate__XfrmMoveResult *o = r->move->results[i];
+        printf("move %zu %s: %s%s%s (%s)\n", i, names[i], o->errnum ? strerror(o->errnum) : "ok",
+               o->errnum ? ": " : "", o->errnum ? o->message : "",
+               (unsigned)o->how < 3 ? hows[o->how] : "?");
+    }
+    printf("failed %u\n", r->move->failed);
+    int rc = r->move->failed ? 1 : 0;
+    mgate__xfrmd_response__free_unpacked(r, NULL);
+    return rc;
+}
+
 static int cmd_bad_batch(struct ipc_sync *s, struct tun *t)
 {
     struct pol_box good1, good2;
@@ -695,6 +756,8 @@ int main(int argc, char **argv)
         res = cmd_ike_sockets(&s);
     else if (strcmp(cmd, "sa") == 0)
         res = cmd_sa(&s, add, &t);
+    else if (strcmp(cmd, "move") == 0)
+        res = cmd_move(&s, &t, &dst);
     else if (strcmp(cmd, "wait-event") == 0 && argi + 1 < argc)
         res = cmd_wait_event(&s, argv[argi], atoi(argv[argi + 1]),
                              argi + 2 < argc ? atoi(argv[argi + 2]) : 1,
