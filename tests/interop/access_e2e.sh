@@ -212,10 +212,10 @@ sw_start "$LAB_NS_DEVICE" device "$work/swdev" >/dev/null && sw_load device >/de
 # --- helpers ----------------------------------------------------------------------------
 # gw's IPsec policies as "dir src dst" lines, sorted (xfrmd's socket bypass policies left out)
 pols() {
-    local out a b c d s t r=()
+    local out a b d s t r=()
     # one process a call (`ip -n`), so that the timed waits below poll finely under TCG
     out=$(ip -n "$LAB_NS_GW" xfrm policy)
-    while read -r a b c d _; do
+    while read -r a b _ d _; do
         if [[ $a == src ]]; then
             s=$b t=$d
         elif [[ $a == dir && $b =~ ^(in|out|fwd)$ ]]; then
@@ -243,19 +243,16 @@ pings() {  # pings DST [N]: prints how many of N pings from the vip got an answe
              END { print n + 0 }'
 }
 ike_json() { MGCTL --json ike list; }
-sw_spis() {  # the device's IKE SA: "initiator-spi responder-spi"
-    sw_swanctl device --list-sas --raw --ike "${1:-corp}" |
+sw_spis() {  # the device's IKE SA corp: "initiator-spi responder-spi"
+    sw_swanctl device --list-sas --raw --ike corp |
         sed -n 's/.*initiator-spi=\([0-9a-f]*\) responder-spi=\([0-9a-f]*\).*/\1 \2/p'
 }
-wait_until() {  # wait_until SEC CMD...: poll as fast as the VM allows; sets MS (ms waited)
-    local t0 end
-    t0=$(now_us)
-    end=$((t0 + $1 * 1000000))
+wait_until() {  # wait_until SEC CMD...: poll CMD as fast as the VM allows, bounded
+    local end=$(($(now_us) + $1 * 1000000))
     shift
     until "$@"; do
-        (($(now_us) < end)) || { MS=$(ms_since "$t0"); return 1; }
+        (($(now_us) < end)) || return 1
     done
-    MS=$(ms_since "$t0")
 }
 dump() {
     echo "--- iked.log (last 30 lines, no debug)"
