@@ -10,6 +10,8 @@
 #   (lab_add_device_link)
 #     gw1: 198.51.100.2/24       dev1: 198.51.100.1/24
 #          2001:db8:3::2/64            2001:db8:3::1/64
+#   (lab_add_corp_subnet: a second corporate subnet behind corp, routed by gw)
+#                                                       corp1: 198.19.2.10/24
 #
 #   device pool (virtual IPs): 198.18.0.0/24, 2001:db8:100::/64
 #
@@ -25,6 +27,8 @@
 #   lab_down [PREFIX]          kill what runs in them and delete them (idempotent)
 #   lab_cleanup_on_exit [PREFIX]  run lab_down on EXIT/INT/TERM (keeps an existing EXIT trap)
 #   lab_add_device_link [PREFIX]  second device<->gw link (198.51.100.0/24, for MOBIKE)
+#   lab_add_corp_subnet [PREFIX]  second corporate subnet 198.19.2.0/24 (a dummy
+#                              interface in corp), routed by gw via corp
 #   lab_gw_route_pool [PREFIX] route the pool from gw to the device (cleartext!)
 #   lab_exec ROLE CMD...       run CMD in ${PREFIX}ROLE (ROLE: device, gw, corp)
 #   lab_device/lab_gw/lab_corp CMD...   shorthands for lab_exec
@@ -34,7 +38,7 @@
 #   LAB_DEVICE_IP LAB_GW_IP LAB_DEVICE_IP6 LAB_GW_IP6 LAB_LINK_NET LAB_LINK_NET6
 #   LAB_GW_CORP_IP LAB_CORP_IP LAB_GW_CORP_IP6 LAB_CORP_IP6 LAB_CORP_NET LAB_CORP_NET6
 #   LAB_DEVICE_IP2 LAB_GW_IP2 LAB_DEVICE_IP2_6 LAB_GW_IP2_6 LAB_LINK2_NET LAB_LINK2_NET6
-#   LAB_POOL LAB_POOL6 LAB_POOL_FIRST LAB_POOL6_FIRST
+#   LAB_POOL LAB_POOL6 LAB_POOL_FIRST LAB_POOL6_FIRST LAB_CORP2_NET LAB_CORP2_IP
 #   LAB_DEVICE_IF LAB_GW_DEVICE_IF LAB_GW_CORP_IF LAB_CORP_IF LAB_DEVICE_IF2 LAB_GW_DEVICE_IF2
 #   LAB_PREFIX, LAB_NS_DEVICE LAB_NS_GW LAB_NS_CORP (for the prefix of the last lab_up,
 #   or the default prefix)
@@ -53,6 +57,8 @@ export LAB_GW_CORP_IP6=2001:db8:2::1 LAB_CORP_IP6=2001:db8:2::10
 export LAB_LINK2_NET=198.51.100.0/24 LAB_LINK2_NET6=2001:db8:3::/64
 export LAB_DEVICE_IP2=198.51.100.2 LAB_GW_IP2=198.51.100.1
 export LAB_DEVICE_IP2_6=2001:db8:3::2 LAB_GW_IP2_6=2001:db8:3::1
+# second corporate subnet (lab_add_corp_subnet), from the benchmark range
+export LAB_CORP2_NET=198.19.2.0/24 LAB_CORP2_IP=198.19.2.10 LAB_CORP2_IF=corp1
 # virtual IP pool handed to devices
 export LAB_POOL=198.18.0.0/24 LAB_POOL6=2001:db8:100::/64
 export LAB_POOL_FIRST=198.18.0.2 LAB_POOL6_FIRST=2001:db8:100::2
@@ -201,6 +207,17 @@ lab_add_device_link() {  # lab_add_device_link [PREFIX]
     "addr add $LAB_GW_IP2/24 dev $LAB_GW_DEVICE_IF2" \
     "addr add $LAB_GW_IP2_6/64 dev $LAB_GW_DEVICE_IF2 nodad" \
     "link set $LAB_GW_DEVICE_IF2 up"
+}
+
+lab_add_corp_subnet() {  # lab_add_corp_subnet [PREFIX]
+  _lab_set_prefix "${1-$LAB_PREFIX}"
+  # A subnet that is not the corp link itself: gw reaches it only through its
+  # route, as a real corporate network behind a router.
+  _lab_ip "$LAB_NS_CORP" \
+    "link add $LAB_CORP2_IF type dummy" \
+    "addr add $LAB_CORP2_IP/24 dev $LAB_CORP2_IF" \
+    "link set $LAB_CORP2_IF up" &&
+  _lab_ip "$LAB_NS_GW" "route add $LAB_CORP2_NET via $LAB_CORP_IP dev $LAB_GW_CORP_IF"
 }
 
 lab_gw_route_pool() {  # lab_gw_route_pool [PREFIX]: pool -> device over the first link
