@@ -6,6 +6,7 @@
  *   iked_child.c      CHILD SAs into and out of the kernel through xfrmd
  *   iked_api.c        the socket API (list, terminate) and events
  *   iked_dpd.c        dead peer detection (liveness checks) on the sweep
+ *   iked_persist.c    the IKE SA checkpoint: restore at start, save on change
  * The event loop thread owns everything here; worker threads see only the
  * read-only ike_env and the one SA they were handed. */
 #ifndef MGATE_IKED_H
@@ -31,6 +32,7 @@ struct iked_sock {
 };
 
 struct iked_sa_table;
+struct iked_checkpoint;
 
 struct iked {
     struct iked_conf conf;
@@ -58,6 +60,10 @@ struct iked {
     uint64_t cookies_asked, cookies_refused, cookies_passed;
     /* Dead peer detection. */
     uint64_t dpd_checks, dpd_dead;
+    /* The checkpoint (iked_persist.c): NULL when none could be opened. */
+    struct iked_checkpoint *ckpt;
+    char *ckpt_path;
+    bool ckpt_failing;
 };
 
 /* iked_net.c */
@@ -113,6 +119,21 @@ int iked_child_install(struct iked *ik, struct ike_sa *sa,
 int iked_child_remove(struct iked *ik, struct ike_sa *sa);
 /* After xfrmd (re)connects: tell it what we want, so orphans go. */
 void iked_child_reconcile(struct iked *ik);
+
+/* iked_persist.c */
+/* At start, after the lease pool opened and before the first xfrmd
+ * connect (whose reconcile then keeps the restored SAs' kernel state):
+ * loads the checkpoint into the SA table, or starts empty with a log line
+ * when it is unusable. */
+int iked_persist_start(struct iked *ik, uint64_t now_ms);
+/* An established SA changed (message ID, cached response, DPD, CHILD SA):
+ * its row is written. Call before sending what depends on the change. */
+void iked_persist_save(struct iked *ik, struct ike_sa *sa);
+/* The SA ends: its row goes. */
+void iked_persist_forget(struct iked *ik, struct ike_sa *sa);
+/* A clean stop: the checkpoint is deleted (the tunnels end with it). */
+void iked_persist_stop(struct iked *ik);
+void iked_persist_free(struct iked *ik);
 
 /* iked_api.c */
 void iked_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,

@@ -62,6 +62,8 @@ const struct conf_key iked_conf_schema[] = {
      MS_PER_DAY, "no answer to liveness checks for this long: the device is gone"},
     {"cookie_threshold", CONF_UINT, offsetof(struct iked_conf, cookie_threshold), "100", 0, 1000000,
      "half-open IKE SAs before IKE_SA_INIT needs a COOKIE (0: always)"},
+    {"checkpoint", CONF_PATH, offsetof(struct iked_conf, checkpoint), "", 0, 0,
+     "IKE SA checkpoint on tmpfs, for restarts (default: <run_dir>/iked.checkpoint)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -53,6 +53,7 @@ struct iked_conf {
     uint64_t dpd_delay_ms;     /* idle time before a liveness check; 0 = no DPD */
     uint64_t dpd_timeout_ms;   /* no answer for this long: the peer is dead */
     uint64_t cookie_threshold; /* half-open SAs before cookies are asked for; 0 = always */
+    char *checkpoint;          /* IKE SA checkpoint file; "" = <run_dir>/iked.checkpoint */
 };
 
 extern const struct conf_key iked_conf_schema[];

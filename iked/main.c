@@ -181,6 +181,10 @@ static int iked_start(struct service *s, void *ud)
                ik->set.authz == IKED_AUTHZ_CA_ONLY
                    ? "ca-only (any device with a valid certificate from the configured CAs)"
                    : "?");
+    /* Before the sockets and before xfrmd's first connect: the reconcile
+     * that follows must know the restored tunnels. */
+    if (iked_persist_start(ik, uv_now(service_daemon(s)->loop)) < 0)
+        return -1;
     return iked_net_start(ik);
 }
 
@@ -195,6 +199,8 @@ static void iked_stop(struct service *s, void *ud)
 {
     struct iked *ik = ud;
     (void)s;
+    /* First: the tunnels end now, none may come back from the checkpoint. */
+    iked_persist_stop(ik);
     iked_sa_table_each(ik->sas, iked_stop_one, ik);
     ik->stopping = true;
     uv_timer_stop(&ik->sweep);
@@ -238,6 +244,7 @@ int main(int argc, char **argv)
     ike_cert_own_free(iked.own);
     ike_cert_store_free(iked.cas);
     iked_sa_table_free(iked.sas);
+    iked_persist_free(&iked);
     ike_cookie_fini(&iked.cookies);
     return rc;
 }
