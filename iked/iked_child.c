@@ -4,6 +4,7 @@
  * device's policy does not allow has no policy and is dropped. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -356,7 +357,7 @@ static void iked_child_on_reconciled(struct upstream *up, const ProtobufCMessage
                                      const Mgate__Error *err, void *ud)
 {
     (void)up;
-    (void)ud;
+    size_t want = (size_t)(uintptr_t)ud; /* kernel SAs our IKE SAs asked to keep */
     const Mgate__XfrmdResponse *r = (const Mgate__XfrmdResponse *)resp;
     if (err) {
         log_err("reconcile with xfrmd failed: %s", err->message);
@@ -367,6 +368,12 @@ static void iked_child_on_reconciled(struct upstream *up, const ProtobufCMessage
     if (r->reconcile->n_deleted_sas || r->reconcile->n_deleted_policies)
         log_notice("xfrmd removed %zu SAs and %zu policies no IKE SA of ours owns",
                    r->reconcile->n_deleted_sas, r->reconcile->n_deleted_policies);
+    log_info("reconciled with xfrmd: the kernel holds %u SAs and %u policies of ours (%zu SAs "
+             "kept for our CHILD SAs)",
+             r->reconcile->n_sas, r->reconcile->n_policies, want);
+    if (r->reconcile->n_sas < want)
+        log_warn("reconcile: %zu kernel SA(s) of our CHILD SAs are missing from the kernel",
+                 want - r->reconcile->n_sas);
 }
 
 void iked_child_reconcile(struct iked *ik)
@@ -383,7 +390,7 @@ void iked_child_reconcile(struct iked *ik)
         rq.n_keep_policies = k.n_pols;
         struct upstream *xf = service_upstream(ik->s, "xfrmd");
         if (xf && upstream_request(xf, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base,
-                                   iked_child_on_reconciled, NULL) < 0)
+                                   iked_child_on_reconciled, (void *)(uintptr_t)k.n_sas) < 0)
             log_err("cannot send the reconcile to xfrmd");
     }
     for (size_t i = 0; i < k.n_batches; i++)
