@@ -143,7 +143,7 @@ ping_wait() {
   ping_pid=
 }
 ping_result() {
-  awk '/packets transmitted/ { for (i = 1; i <= NF; i++) { if ($i ~ /^transmitted/) t = $(i-1); if ($i ~ /^received/) r = $(i-1) } print t, r }' "$work/ping.out"
+  sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$work/ping.out"
 }
 # dpd_answered MARK: after line MARK of the device log, a DPD was sent and
 # answered, and nothing was retransmitted.
