@@ -10,7 +10,8 @@
 # be managed: iked restored it from its checkpoint (mgatectl ike list shows the
 # device), strongSwan's DPD gets answers (no retransmission); at the end
 # mgatectl ike terminate sends a DELETE strongSwan accepts and removes the
-# kernel state. Exit 77 without root, strongSwan or an ESP kernel (run it
+# kernel state; a tunnel terminated while xfrmd is down has its kernel state
+# removed by the reconcile after xfrmd's restart. Exit 77 without root, strongSwan or an ESP kernel (run it
 # under tests/vm/vm-run, MGATE_BUILD=the build directory).
 #
 # Knobs: MGATE_INTEROP_PKI=DIR, PKI_KEY_CACHE=DIR (see sw_selftest.sh),
@@ -202,6 +203,27 @@ check "the device accepted the DELETE (its log: IKE_SA deleted)" \
   sw_wait_log device 'received DELETE for IKE_SA|IKE_SA .* deleted' 10
 check "gw: the kernel state is gone" until_ok 10 test "$(gw_states)" = 0 -a "$(gw_policies)" = 0
 check "gw: no IKE SA listed" test "$(MGCTL --json ike list | jq length)" = 0
+
+# --- a tunnel ended while xfrmd is down -------------------------------------------------
+# iked cannot remove the kernel state then; the reconcile after xfrmd's
+# restart must (nothing owns it any more).
+echo "=== mgatectl ike terminate while xfrmd is down"
+if sw_initiate device dev && vip=$(sw_vip device dev | head -1); then
+  ok "the device connects again ($vip)"
+else
+  bad "the device does not connect again"
+fi
+kill -9 "$xfrmd_pid"; wait "$xfrmd_pid" 2>/dev/null; xfrmd_pid=
+nrec=$(nilog 'reconciled with xfrmd')
+ndel=$(grep -c 'received DELETE for IKE_SA' "$DLOG")
+out=$(MGCTL ike terminate "$vip"); echo "$out"
+check "terminate with xfrmd down: one IKE SA" grep -q 'terminated 1' <<<"$out"
+check "... the device got the DELETE" until_ok 10 test "$(grep -c 'received DELETE for IKE_SA' "$DLOG")" -gt "$ndel"
+check "... the kernel state is still there (xfrmd is down)" test "$(gw_states)" = 2
+check "xfrmd restarts" start_xfrmd
+check "... iked reconciles" until_ok 10 more_than 'reconciled with xfrmd' "$nrec"
+check "... the orphaned kernel state is removed" until_ok 10 test "$(gw_states)" = 0 -a "$(gw_policies)" = 0
+check "... iked says so" grep -q 'xfrmd removed 2 SAs and 3 policies' "$mg/iked.log"
 kill -TERM "$iked_pid"; wait "$iked_pid"; rc=$?; iked_pid=
 check "iked exits 0 on SIGTERM" test $rc -eq 0
 check "... and removes its checkpoint" test ! -e "$CKPT"
