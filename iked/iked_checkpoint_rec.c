@@ -77,15 +77,19 @@ struct ckpt_field {
     uint16_t size;
     size_t off;
     bool required;
+    bool is_bool; /* only 0 or 1 may be loaded into a bool */
 };
 
+#define CKPT_IS_BOOL(x) _Generic((x), bool : true, default : false)
 #define SA_F(tag, member, req)                                                                     \
     {                                                                                              \
-        tag, sizeof(((struct ike_sa *)0)->member), offsetof(struct ike_sa, member), req            \
+        tag, sizeof(((struct ike_sa *)0)->member), offsetof(struct ike_sa, member), req,           \
+            CKPT_IS_BOOL(((struct ike_sa *)0)->member)                                             \
     }
 #define CH_F(tag, member, req)                                                                     \
     {                                                                                              \
-        tag, sizeof(((struct child_sa *)0)->member), offsetof(struct child_sa, member), req        \
+        tag, sizeof(((struct child_sa *)0)->member), offsetof(struct child_sa, member), req,       \
+            CKPT_IS_BOOL(((struct child_sa *)0)->member)                                           \
     }
 
 static const struct ckpt_field ckpt_sa_fields[] = {
@@ -294,7 +298,7 @@ static int ckpt_take(const struct ckpt_field *f, size_t n, const struct ckpt_tlv
     for (size_t i = 0; i < n; i++) {
         if (f[i].tag != t->tag)
             continue;
-        if (t->len != f[i].size || (*seen & (1ull << i)))
+        if (t->len != f[i].size || (*seen & (1ull << i)) || (f[i].is_bool && t->v[0] > 1))
             return -1;
         memcpy((uint8_t *)base + f[i].off, t->v, f[i].size);
         *seen |= 1ull << i;
@@ -458,7 +462,7 @@ struct ike_sa *iked_checkpoint_rec_decode(const uint8_t *rec, size_t len, char *
     while (!bad && (rc = ckpt_next(&p, end, &t)) > 0) {
         int took = ckpt_take(ckpt_sa_fields, N_SA_FIELDS, &t, sa, &seen);
         if (took < 0)
-            bad = "a field of the wrong size or twice";
+            bad = "a field of the wrong size, twice, or a bad bool";
         else if (took == 0)
             bad = ckpt_get_special(&t, sa, &n_child, &sk_i, &sk_r);
     }

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <endian.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -242,6 +243,21 @@ static void refresh_crc(uint8_t *rec, size_t len)
     memcpy(rec + len - 4, &c, 4);
 }
 
+/* The value of the first top-level field with this tag. */
+static uint8_t *field_at(uint8_t *rec, size_t len, uint16_t tag)
+{
+    for (size_t at = 6; at + 6 <= len - 4;) {
+        uint16_t t;
+        uint32_t n;
+        memcpy(&t, rec + at, 2);
+        memcpy(&n, rec + at + 2, 4);
+        if (le16toh(t) == tag)
+            return rec + at + 6;
+        at += 6 + le32toh(n);
+    }
+    return NULL;
+}
+
 static void expect_refused(const uint8_t *rec, size_t len, const char *want)
 {
     char why[160] = "";
@@ -298,6 +314,13 @@ static void test_record_refused(void **state)
     memcpy(bad + len - 4, extra, sizeof(extra));
     refresh_crc(bad, len + sizeof(extra));
     expect_refused(bad, len + sizeof(extra), "unknown field");
+    /* A bool that is neither 0 nor 1 (NAT state, tag 5). */
+    memcpy(bad, rec, len);
+    uint8_t *natt = field_at(bad, len, 5);
+    assert_non_null(natt);
+    *natt = 2;
+    refresh_crc(bad, len);
+    expect_refused(bad, len, "wrong size");
     /* A field of the wrong size: the first field (SPIi, 8 octets) says 7. */
     memcpy(bad, rec, len);
     bad[6 + 2] = 7;
