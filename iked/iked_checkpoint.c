@@ -4,8 +4,8 @@
  * every exchange (message IDs, the cached response, DPD), and at 100,000
  * tunnels rewriting them all per change is out of the question, while a
  * file per SA means 100,000 files and an open/write/rename per change.
- * SQLite gives a per-row replace in one short transaction (~10-20 us on
- * tmpfs) with atomicity against SIGKILL at any instant: in WAL mode a
+ * SQLite gives a per-row replace in one short transaction (~10 us on
+ * tmpfs, tests/bench/ckpt_bench.c) with atomicity against SIGKILL at any instant: in WAL mode a
  * commit is one append to the -wal file, and a transaction cut short is
  * ignored on the next open.
  *

@@ -88,7 +88,10 @@ check "iked starts" start_iked
 # come from the saved response, never from a recomputation.
 run_device() { # run_device OUT GO [initiator options]: holds until GO appears, then a DELETE
     local out=$1 go=$2; shift 2
-    dev --restart-check "$go" --hold 20000 "$@" > "$out" & HOLD=$!
+    # A simple command, not the dev function: $! is ike_initiator itself, so
+    # that kill -9 $HOLD ends it (a subshell's death would leave it running).
+    $INI --cert "$P/device.crt" --key "$P/device.key" --restart-check "$go" --hold 20000 "$@" \
+        > "$out" & HOLD=$!
     until_ok 10 grep -q '^waiting for' "$out"
 }
 check "a device connects, a liveness check answered before the kill" \

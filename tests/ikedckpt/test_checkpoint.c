@@ -320,12 +320,13 @@ static void test_record_refused(void **state)
     assert_non_null(natt);
     *natt = 2;
     refresh_crc(bad, len);
-    expect_refused(bad, len, "wrong size");
-    /* A field of the wrong size: the first field (SPIi, 8 octets) says 7. */
+    expect_refused(bad, len, "bad bool");
+    /* A field longer than its member: the first field (SPIi, 8 octets)
+     * says 9. */
     memcpy(bad, rec, len);
-    bad[6 + 2] = 7;
+    bad[6 + 2] = 9;
     refresh_crc(bad, len);
-    expect_refused(bad, len, "");
+    expect_refused(bad, len, "too long");
     free(bad);
     free(rec);
     ike_sa_free(sa);
