@@ -7,6 +7,7 @@
  *   iked_api.c        the socket API (list, terminate) and events
  *   iked_dpd.c        dead peer detection (liveness checks) on the sweep
  *   iked_persist.c    the IKE SA checkpoint: restore at start, save on change
+ *   iked_verify.c     CHILD SAs missing from the kernel after a reconcile
  * The event loop thread owns everything here; worker threads see only the
  * read-only ike_env and the one SA they were handed. */
 #ifndef MGATE_IKED_H
@@ -119,6 +120,12 @@ int iked_child_install(struct iked *ik, struct ike_sa *sa,
 int iked_child_remove(struct iked *ik, struct ike_sa *sa);
 /* After xfrmd (re)connects: tell it what we want, so orphans go. */
 void iked_child_reconcile(struct iked *ik);
+
+/* iked_verify.c */
+/* After a reconcile found fewer kernel SAs than our CHILD SAs need (want):
+ * asks xfrmd which exist and ends, with a DELETE to the device, every IKE
+ * SA whose CHILD SA is gone (its tunnel carries nothing any more). */
+void iked_verify_children(struct iked *ik, size_t want);
 
 /* iked_persist.c */
 /* At start, after the lease pool opened and before the first xfrmd

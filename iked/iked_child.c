@@ -4,7 +4,6 @@
  * device's policy does not allow has no policy and is dropped. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -353,11 +352,18 @@ static void iked_child_keep_one(struct ike_sa *sa, void *arg)
     }
 }
 
+struct iked_reconcile_call {
+    struct iked *ik;
+    size_t want; /* kernel SAs our IKE SAs asked to keep */
+};
+
 static void iked_child_on_reconciled(struct upstream *up, const ProtobufCMessage *resp,
                                      const Mgate__Error *err, void *ud)
 {
     (void)up;
-    size_t want = (size_t)(uintptr_t)ud; /* kernel SAs our IKE SAs asked to keep */
+    struct iked_reconcile_call call = *(struct iked_reconcile_call *)ud;
+    size_t want = call.want;
+    free(ud);
     const Mgate__XfrmdResponse *r = (const Mgate__XfrmdResponse *)resp;
     if (err) {
         log_err("reconcile with xfrmd failed: %s", err->message);
@@ -371,9 +377,11 @@ static void iked_child_on_reconciled(struct upstream *up, const ProtobufCMessage
     log_info("reconciled with xfrmd: the kernel holds %u SAs and %u policies of ours (%zu SAs "
              "kept for our CHILD SAs)",
              r->reconcile->n_sas, r->reconcile->n_policies, want);
-    if (r->reconcile->n_sas < want)
+    if (r->reconcile->n_sas < want) {
         log_warn("reconcile: %zu kernel SA(s) of our CHILD SAs are missing from the kernel",
                  want - r->reconcile->n_sas);
+        iked_verify_children(call.ik, want);
+    }
 }
 
 void iked_child_reconcile(struct iked *ik)
@@ -389,9 +397,14 @@ void iked_child_reconcile(struct iked *ik)
         rq.keep_policies = k.pols;
         rq.n_keep_policies = k.n_pols;
         struct upstream *xf = service_upstream(ik->s, "xfrmd");
-        if (xf && upstream_request(xf, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base,
-                                   iked_child_on_reconciled, (void *)(uintptr_t)k.n_sas) < 0)
+        struct iked_reconcile_call *call = xf ? malloc(sizeof(*call)) : NULL;
+        if (call)
+            *call = (struct iked_reconcile_call){ik, k.n_sas};
+        if (xf && (!call || upstream_request(xf, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base,
+                                             iked_child_on_reconciled, call) < 0)) {
             log_err("cannot send the reconcile to xfrmd");
+            free(call);
+        }
     }
     for (size_t i = 0; i < k.n_batches; i++)
         free(k.batches[i]);

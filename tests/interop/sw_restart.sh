@@ -11,7 +11,8 @@
 # device), strongSwan's DPD gets answers (no retransmission); at the end
 # mgatectl ike terminate sends a DELETE strongSwan accepts and removes the
 # kernel state; a tunnel terminated while xfrmd is down has its kernel state
-# removed by the reconcile after xfrmd's restart. Exit 77 without root, strongSwan or an ESP kernel (run it
+# removed by the reconcile after xfrmd's restart; a tunnel whose kernel SA was
+# deleted while xfrmd was down is found and ended with a DELETE. Exit 77 without root, strongSwan or an ESP kernel (run it
 # under tests/vm/vm-run, MGATE_BUILD=the build directory).
 #
 # Knobs: MGATE_INTEROP_PKI=DIR, PKI_KEY_CACHE=DIR (see sw_selftest.sh),
@@ -224,6 +225,29 @@ check "xfrmd restarts" start_xfrmd
 check "... iked reconciles" until_ok 10 more_than 'reconciled with xfrmd' "$nrec"
 check "... the orphaned kernel state is removed" until_ok 10 test "$(gw_states)" = 0 -a "$(gw_policies)" = 0
 check "... iked says so" grep -q 'xfrmd removed 2 SAs and 3 policies' "$mg/iked.log"
+
+# --- a CHILD SA lost from the kernel while xfrmd is down -----------------------------------
+# Someone deletes one of the tunnel's kernel SAs: after xfrmd's restart the
+# reconcile counts one SA short, iked finds which tunnel lost it and ends it
+# with a DELETE (the device reconnects rather than sending into nothing).
+echo "=== a kernel SA deleted while xfrmd is down"
+if sw_initiate device dev && vip=$(sw_vip device dev | head -1); then
+  ok "the device connects again ($vip)"
+else
+  bad "the device does not connect again"
+fi
+kill -9 "$xfrmd_pid"; wait "$xfrmd_pid" 2>/dev/null; xfrmd_pid=
+ndel=$(grep -c 'received DELETE for IKE_SA' "$DLOG")
+spi_in=$(lab_gw ip xfrm state | awk -v gw="$LAB_GW_IP" '$1 == "src" { d = $4 } $1 == "proto" && d == gw { print $4; exit }')
+check "the inbound kernel SA ($spi_in) deleted behind mgate's back" \
+  lab_gw ip xfrm state delete src "$LAB_DEVICE_IP" dst "$LAB_GW_IP" proto esp spi "$spi_in"
+check "xfrmd restarts" start_xfrmd
+check "iked finds the tunnel that lost its CHILD SA" \
+  until_ok 15 grep -q 'its CHILD SA (in .* missing.*) is gone from the kernel' "$mg/iked.log"
+check "... ends it with a DELETE the device gets" \
+  until_ok 10 test "$(grep -c 'received DELETE for IKE_SA' "$DLOG")" -gt "$ndel"
+check "... the rest of its kernel state is removed" until_ok 10 test "$(gw_states)" = 0 -a "$(gw_policies)" = 0
+check "... no IKE SA listed" test "$(MGCTL --json ike list | jq length)" = 0
 kill -TERM "$iked_pid"; wait "$iked_pid"; rc=$?; iked_pid=
 check "iked exits 0 on SIGTERM" test $rc -eq 0
 check "... and removes its checkpoint" test ! -e "$CKPT"
