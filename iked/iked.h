@@ -7,6 +7,8 @@
  *   iked_api.c        the socket API (list, terminate) and events
  *   iked_dpd.c        dead peer detection (liveness checks) on the sweep
  *   iked_mobility.c   SAs following a device (NAT mapping, MOBIKE), NAT keepalives
+ *   iked_persist.c    the IKE SA checkpoint: restore at start, save on change
+ *   iked_verify.c     CHILD SAs missing from the kernel after a reconcile
  * The event loop thread owns everything here; worker threads see only the
  * read-only ike_env and the one SA they were handed. */
 #ifndef MGATE_IKED_H
@@ -34,6 +36,7 @@ struct iked_sock {
 
 struct iked_sa_table;
 struct iked_authz_ctx;
+struct iked_checkpoint;
 
 struct iked {
     struct iked_conf conf;
@@ -71,6 +74,10 @@ struct iked {
     struct iked_authz_ctx *authz;
     /* Mobility: tunnels moved (in the status line). */
     uint64_t moves;
+    /* The checkpoint (iked_persist.c): NULL when none could be opened. */
+    struct iked_checkpoint *ckpt;
+    char *ckpt_path;
+    bool ckpt_failing;
 };
 
 /* iked_net.c */
@@ -184,6 +191,26 @@ void iked_authz_ask(struct iked *ik, struct ike_sa *sa);
 /* policyd's events (upstream on_event): AccessChanged. */
 void iked_authz_on_policyd_event(struct upstream *up, const ProtobufCMessage *ev, uint32_t ev_case,
                                  void *ud);
+/* iked_verify.c */
+/* After a reconcile found fewer kernel SAs than our CHILD SAs need (want):
+ * asks xfrmd which exist and ends, with a DELETE to the device, every IKE
+ * SA whose CHILD SA is gone (its tunnel carries nothing any more). */
+void iked_verify_children(struct iked *ik, size_t want);
+
+/* iked_persist.c */
+/* At start, after the lease pool opened and before the first xfrmd
+ * connect (whose reconcile then keeps the restored SAs' kernel state):
+ * loads the checkpoint into the SA table, or starts empty with a log line
+ * when it is unusable. */
+int iked_persist_start(struct iked *ik, uint64_t now_ms);
+/* An established SA changed (message ID, cached response, DPD, CHILD SA):
+ * its row is written. Call before sending what depends on the change. */
+void iked_persist_save(struct iked *ik, struct ike_sa *sa);
+/* The SA ends: its row goes. */
+void iked_persist_forget(struct iked *ik, struct ike_sa *sa);
+/* A clean stop: the checkpoint is deleted (the tunnels end with it). */
+void iked_persist_stop(struct iked *ik);
+void iked_persist_free(struct iked *ik);
 
 /* iked_api.c */
 void iked_api_handle(struct svc *svc, struct ipc_conn *conn, uint64_t id,

@@ -410,14 +410,18 @@ static void authz_apply_one(struct ike_sa *sa, void *arg)
     if (!sa->child || !sa->child->installed || authz_same_ts(sa->child, ts, n)) {
         log_notice("%s: access now %s (was %s), selectors unchanged", d,
                    ike_grant_decision_name(g->decision), ike_grant_decision_name(was));
+        iked_persist_save(ik, sa);
         return;
     }
     char sels[512];
     authz_sels_text(ts, n, sels, sizeof(sels));
     log_notice("%s: access now %s (was %s): kernel policies replaced by %s", d,
                ike_grant_decision_name(g->decision), ike_grant_decision_name(was), sels);
-    if (iked_child_retarget(ik, sa, ts, n) < 0)
+    if (iked_child_retarget(ik, sa, ts, n) < 0) {
         iked_sa_destroy(ik, sa, true, "access changed but the kernel policies could not be");
+        return;
+    }
+    iked_persist_save(ik, sa); /* the grant and selectors a restart must keep */
 }
 
 /* Returns true when a matching tunnel was busy (try again later). */

@@ -468,11 +468,18 @@ static void iked_child_keep_one(struct ike_sa *sa, void *arg)
     }
 }
 
+struct iked_reconcile_call {
+    struct iked *ik;
+    size_t want; /* kernel SAs our IKE SAs asked to keep */
+};
+
 static void iked_child_on_reconciled(struct upstream *up, const ProtobufCMessage *resp,
                                      const Mgate__Error *err, void *ud)
 {
     (void)up;
-    (void)ud;
+    struct iked_reconcile_call call = *(struct iked_reconcile_call *)ud;
+    size_t want = call.want;
+    free(ud);
     const Mgate__XfrmdResponse *r = (const Mgate__XfrmdResponse *)resp;
     if (err) {
         log_err("reconcile with xfrmd failed: %s", err->message);
@@ -483,6 +490,14 @@ static void iked_child_on_reconciled(struct upstream *up, const ProtobufCMessage
     if (r->reconcile->n_deleted_sas || r->reconcile->n_deleted_policies)
         log_notice("xfrmd removed %zu SAs and %zu policies no IKE SA of ours owns",
                    r->reconcile->n_deleted_sas, r->reconcile->n_deleted_policies);
+    log_info("reconciled with xfrmd: the kernel holds %u SAs and %u policies of ours (%zu SAs "
+             "kept for our CHILD SAs)",
+             r->reconcile->n_sas, r->reconcile->n_policies, want);
+    if (r->reconcile->n_sas < want) {
+        log_warn("reconcile: %zu kernel SA(s) of our CHILD SAs are missing from the kernel",
+                 want - r->reconcile->n_sas);
+        iked_verify_children(call.ik, want);
+    }
 }
 
 void iked_child_reconcile(struct iked *ik)
@@ -498,9 +513,14 @@ void iked_child_reconcile(struct iked *ik)
         rq.keep_policies = k.pols;
         rq.n_keep_policies = k.n_pols;
         struct upstream *xf = service_upstream(ik->s, "xfrmd");
-        if (xf && upstream_request(xf, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base,
-                                   iked_child_on_reconciled, NULL) < 0)
+        struct iked_reconcile_call *call = xf ? malloc(sizeof(*call)) : NULL;
+        if (call)
+            *call = (struct iked_reconcile_call){ik, k.n_sas};
+        if (xf && (!call || upstream_request(xf, MGATE__XFRMD_REQUEST__BODY_RECONCILE, &rq.base,
+                                             iked_child_on_reconciled, call) < 0)) {
             log_err("cannot send the reconcile to xfrmd");
+            free(call);
+        }
     }
     for (size_t i = 0; i < k.n_batches; i++)
         free(k.batches[i]);

@@ -78,6 +78,8 @@ const struct conf_key iked_conf_schema[] = {
      "with policyd: longest time a cached grant serves while policyd is down (0: never)"},
     {"nat_keepalive", CONF_DURATION, offsetof(struct iked_conf, nat_keepalive_ms), "20s", 0,
      60 * MS_PER_MIN, "NAT keepalive interval when the gateway is behind a NAT (0: off)"},
+    {"checkpoint", CONF_PATH, offsetof(struct iked_conf, checkpoint), "", 0, 0,
+     "IKE SA checkpoint on tmpfs, for restarts (default: <run_dir>/iked.checkpoint)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -66,6 +66,7 @@ struct iked_conf {
     uint64_t authz_timeout_ms;
     uint64_t authz_cache_max_ms;
     uint64_t nat_keepalive_ms; /* RFC 3948 keepalives when we are behind a NAT; 0 = off */
+    char *checkpoint;          /* IKE SA checkpoint file; "" = <run_dir>/iked.checkpoint */
 };
 
 extern const struct conf_key iked_conf_schema[];

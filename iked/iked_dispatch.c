@@ -132,6 +132,7 @@ static void iked_established(struct iked *ik, struct ike_sa *sa)
         iked_sa_table_each_identity(ik->sas, sa->peer_subject, iked_replace_one, &r);
         iked_sa_table_index_identity(ik->sas, sa);
     }
+    iked_persist_save(ik, sa);
     log_notice("tunnel up: %s%s", ike_sa_describe(sa, d, sizeof(d)),
                sa->child ? "" : " (no CHILD SA)");
     iked_api_publish(ik, sa, true, "established");
@@ -215,6 +216,8 @@ static void iked_job_done(uv_work_t *req, int status)
     case IKE_EXCH_DROP:
         break;
     case IKE_EXCH_REPLY:
+        if (sa)
+            iked_persist_save(ik, sa); /* before the answer leaves */
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
         /* IKE_AUTH without a CHILD SA (childless, TS_UNACCEPTABLE...). The
          * exchange already stamped established_ms: what says "just now" is
@@ -245,6 +248,7 @@ static void iked_job_done(uv_work_t *req, int status)
         break;
     case IKE_EXCH_DELETE_CHILD:
         iked_child_remove(ik, sa);
+        iked_persist_save(ik, sa);
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
         break;
     case IKE_EXCH_FRAGMENT:
@@ -447,8 +451,11 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
                             .remote = *remote,
                             .natt_port = natt_port,
                             .now_ms = iked_now_ms(ik)};
-        if (ike_exch_response(&ik->env, sa, &rx, &m) == 0)
+        if (ike_exch_response(&ik->env, sa, &rx, &m) == 0) {
+            /* Saved first: a failed move may end (free) the SA. */
+            iked_persist_save(ik, sa);
             iked_mobility_after_response(ik, sa);
+        }
         return;
     }
     if (h.exchange == IKE_EXCH_IKE_SA_INIT && spi_r == 0) {
@@ -526,6 +533,8 @@ void iked_sa_destroy(struct iked *ik, struct ike_sa *sa, bool notify, const char
         log_notice("tunnel down (%s): %s", reason, ike_sa_describe(sa, d, sizeof(d)));
     else
         log_info("IKE SA removed (%s): %s", reason, ike_sa_describe(sa, d, sizeof(d)));
+    if (sa->state != IKE_SA_HALF_OPEN)
+        iked_persist_forget(ik, sa);
     if (sa->child && sa->child->installed)
         iked_child_remove(ik, sa);
     if (ik->leases && sa->vip.s_addr && sa->peer_subject && !sa->lease_moved)
@@ -575,17 +584,16 @@ static void iked_status_line(struct iked *ik)
     if (!ik->env.set)
         snprintf(line, sizeof(line), "IKE off: no gateway certificate, key or CA configured");
     else
-        snprintf(
-            line, sizeof(line),
-            "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked"
-            " (cookies %s); IKE_SA_INIT dropped: %llu rate-limited, %llu over max_half_open;"
-            " fragments %llu in, %llu out; %llu moves",
-            iked_sa_table_count(ik->sas), iked_sa_table_half_open(ik->sas),
-            (unsigned long long)ik->handshakes, (unsigned long long)ik->dpd_dead,
-            (unsigned long long)ik->cookies_asked, ik->cookies_on ? "on" : "off",
-            (unsigned long long)ik->guard.rate_limited,
-            (unsigned long long)ik->guard.half_open_refused, (unsigned long long)ik->frag_rx,
-            (unsigned long long)ik->frag_tx, (unsigned long long)ik->moves);
+        snprintf(line, sizeof(line),
+                 "%zu IKE SAs (%zu half-open); %llu handshakes, %llu dead peers, %llu cookies asked"
+                 " (cookies %s); IKE_SA_INIT dropped: %llu rate-limited, %llu over max_half_open;"
+                 " fragments %llu in, %llu out; %llu moves",
+                 iked_sa_table_count(ik->sas), iked_sa_table_half_open(ik->sas),
+                 (unsigned long long)ik->handshakes, (unsigned long long)ik->dpd_dead,
+                 (unsigned long long)ik->cookies_asked, ik->cookies_on ? "on" : "off",
+                 (unsigned long long)ik->guard.rate_limited,
+                 (unsigned long long)ik->guard.half_open_refused, (unsigned long long)ik->frag_rx,
+                 (unsigned long long)ik->frag_tx, (unsigned long long)ik->moves);
     svc_set_detail(svc, line);
 }
 

@@ -33,8 +33,10 @@ static void dpd_send(struct iked *ik, struct ike_sa *sa, bool again)
      * builder takes the next one and moves it on). */
     if (again)
         sa->our_next_msgid--;
-    if (ike_exch_liveness_request(&ik->env, sa, &tx) == 0)
+    if (ike_exch_liveness_request(&ik->env, sa, &tx) == 0) {
+        iked_persist_save(ik, sa); /* the message ID and IV, before it leaves */
         iked_net_send(ik, &sa->local, &sa->remote, tx.buf, tx.len);
+    }
     free(tx.buf);
     if (sa->dpd_tries < UINT8_MAX)
         sa->dpd_tries++;

@@ -162,6 +162,7 @@ static void mob_on_moved(struct upstream *up, const ProtobufCMessage *resp, cons
     sa->self_behind_nat = sa->move_self_nat;
     sa->natt = sa->peer_behind_nat || sa->self_behind_nat || (sa->natt && !sa->mobike);
     ik->moves++;
+    iked_persist_save(ik, sa);
     log_notice("tunnel moved: %s", ike_sa_describe(sa, d, sizeof(d)));
 }
 
@@ -176,6 +177,7 @@ static void mob_move(struct iked *ik, struct ike_sa *sa)
         sa->remote = sa->move_remote;
         sa->peer_behind_nat = sa->move_peer_nat;
         sa->self_behind_nat = sa->move_self_nat;
+        iked_persist_save(ik, sa);
         log_notice("IKE SA moved: %s", ike_sa_describe(sa, d, sizeof(d)));
         return;
     }
@@ -235,8 +237,10 @@ static void mob_move(struct iked *ik, struct ike_sa *sa)
 static void mob_rr_send(struct iked *ik, struct ike_sa *sa, bool again)
 {
     struct ike_tx tx = {0};
-    if (ike_exch_rr_request(&ik->env, sa, again, &tx) == 0)
+    if (ike_exch_rr_request(&ik->env, sa, again, &tx) == 0) {
+        iked_persist_save(ik, sa); /* our message ID, before it leaves */
         iked_net_send(ik, &sa->move_local, &sa->move_remote, tx.buf, tx.len);
+    }
     free(tx.buf);
     sa->rr_sent_ms = mob_now_ms(ik);
     if (sa->rr_tries < UINT8_MAX)

@@ -202,6 +202,10 @@ static int iked_start(struct service *s, void *ud)
                    : "policyd (asked at every IKE_AUTH; cached grants serve while it is down)");
     if (iked_authz_start(ik) < 0)
         return -1;
+    /* Before the sockets and before xfrmd's first connect: the reconcile
+     * that follows must know the restored tunnels. */
+    if (iked_persist_start(ik, uv_now(service_daemon(s)->loop)) < 0)
+        return -1;
     return iked_net_start(ik);
 }
 
@@ -216,6 +220,8 @@ static void iked_stop(struct service *s, void *ud)
 {
     struct iked *ik = ud;
     (void)s;
+    /* First: the tunnels end now, none may come back from the checkpoint. */
+    iked_persist_stop(ik);
     iked_sa_table_each(ik->sas, iked_stop_one, ik);
     ik->stopping = true;
     iked_authz_stop(ik);
@@ -260,6 +266,7 @@ int main(int argc, char **argv)
     ike_cert_own_free(iked.own);
     ike_cert_store_free(iked.cas);
     iked_sa_table_free(iked.sas);
+    iked_persist_free(&iked);
     ike_cookie_fini(&iked.cookies);
     iked_guard_free(&iked.guard);
     iked_authz_free(&iked);

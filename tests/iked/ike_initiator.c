@@ -7,6 +7,7 @@
  *                 [--proposal P[,P...]] [--ke GROUP] [--esp E[,E...]] [--childless]
  *                 [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]
  *                 [--forge-cookie] [--count N --parallel K [--duration S] [--no-verify]]
+ *                 [--restart-check FILE]
  *                 [--junk truncated|length|payload|random|unknown-spi]
  *                 [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]
  *                 [--gw-behind-nat]
@@ -25,6 +26,13 @@
  *                 requests that come are counted and printed.
  *   --forge-cookie
  *                 the first IKE_SA_INIT carries a made-up COOKIE.
+ *   --restart-check FILE
+ *                 after IKE_AUTH: a liveness check (empty INFORMATIONAL)
+ *                 answered; then, once FILE exists (the gateway restarted
+ *                 meanwhile), the same request again (its answer must be
+ *                 byte-identical) and the next one (its answer must open
+ *                 with the SA's keys and carry its message ID). Before
+ *                 --hold when both are given.
  *   --count N --parallel K
  *                 (with --init-only: N IKE_SA_INIT only, a half-open flood)
  *                 N handshakes, K in flight, each on its own socket; one
@@ -88,6 +96,7 @@ struct opts {
     int count, parallel;
     double duration_s;
     const char *junk;
+    const char *restart_check;
     int timeout_ms, tries;
     struct sockaddr_in src; /* --src: the address to send from (sin_family 0: any) */
     int frag;               /* --frag: IKE_AUTH in fragments of this many octets */
@@ -234,7 +243,7 @@ static void usage(void)
     fputs("usage: ike_initiator --gw IP[:PORT] --ca CA.crt --cert DEV.crt --key DEV.key\n"
           "         [--proposal P[,P...]] [--ke GROUP] [--esp E[,E...]] [--childless]\n"
           "         [--init-only] [--retransmit] [--no-retry] [--hold MS [--silent]]\n"
-          "         [--forge-cookie]\n"
+          "         [--forge-cookie] [--restart-check FILE]\n"
           "         [--count N --parallel K [--duration S] [--no-verify]]\n"
           "         [--junk truncated|length|payload|random|unknown-spi]\n"
           "         [--timeout MS] [--tries N] [--src IP] [--frag OCTETS]\n"
@@ -266,6 +275,7 @@ static void parse_opts(int argc, char **argv)
                                        {"duration", required_argument, NULL, 'd'},
                                        {"no-verify", no_argument, NULL, 'V'},
                                        {"junk", required_argument, NULL, 'j'},
+                                       {"restart-check", required_argument, NULL, 'X'},
                                        {"timeout", required_argument, NULL, 't'},
                                        {"tries", required_argument, NULL, 'T'},
                                        {"src", required_argument, NULL, 's'},
@@ -343,6 +353,9 @@ static void parse_opts(int argc, char **argv)
             break;
         case 'j':
             o.junk = optarg;
+            break;
+        case 'X':
+            o.restart_check = optarg;
             break;
         case 't':
             o.timeout_ms = parse_int(optarg, 1, 600000, "--timeout");
@@ -696,6 +709,86 @@ static int hold(int fd, struct ti *t)
     return rc;
 }
 
+/* ---- --restart-check: liveness across a gateway restart ------------------ */
+
+/* One liveness request (or its retransmission) and its answer, which must
+ * open with the SA's keys as the response to msgid. */
+static int liveness(int fd, struct ti *t, const uint8_t *req, size_t len, uint32_t msgid,
+                    uint8_t *resp, ssize_t *n, const char *when)
+{
+    uint8_t *plain = malloc(MAX_DGRAM);
+    struct ike_msg *m = malloc(sizeof(*m));
+    if (!plain || !m)
+        die("out of memory");
+    int rc = EX_OK;
+    *n = xchg(fd, req, len, t->spi_i, IKE_EXCH_INFORMATIONAL, msgid, resp, MAX_DGRAM);
+    if (*n <= 0) {
+        printf("%s: liveness request %u: no answer (%d x %d ms)\n", when, msgid, o.tries,
+               o.timeout_ms);
+        rc = EX_TIMEOUT;
+    } else {
+        /* ti_open checks the message ID against t->msgid - 1. */
+        uint32_t next = t->msgid;
+        t->msgid = msgid + 1;
+        if (ti_open(t, resp, (size_t)*n, true, m, plain) < 0) {
+            printf("%s: the answer to liveness request %u does not open\n", when, msgid);
+            rc = EX_BAD;
+        }
+        t->msgid = next;
+    }
+    free(m);
+    free(plain);
+    return rc;
+}
+
+static int restart_check(int fd, struct ti *t)
+{
+    uint8_t *first = malloc(MAX_DGRAM), *again = malloc(MAX_DGRAM);
+    if (!first || !again)
+        die("out of memory");
+    size_t len = 0;
+    uint8_t *req = ti_request(t, IKE_EXCH_INFORMATIONAL, NULL, NULL, &len);
+    uint32_t id = t->msgid - 1;
+    ssize_t n1 = 0, n2 = 0;
+    int rc = liveness(fd, t, req, len, id, first, &n1, "before the restart");
+    if (rc != EX_OK)
+        goto out;
+    printf("before the restart: liveness request %u answered\n", id);
+    printf("waiting for %s\n", o.restart_check);
+    fflush(stdout);
+    /* Bounded: 120 s for the test to restart the gateway. */
+    for (int i = 0; access(o.restart_check, F_OK) != 0; i++) {
+        if (i >= 1200) {
+            printf("%s never appeared\n", o.restart_check);
+            rc = EX_TIMEOUT;
+            goto out;
+        }
+        usleep(100000);
+    }
+    if ((rc = liveness(fd, t, req, len, id, again, &n2, "after the restart")) != EX_OK)
+        goto out;
+    if (n1 != n2 || memcmp(first, again, (size_t)n1) != 0) {
+        printf("after the restart: retransmitted request %u: the answer DIFFERS (%zd octets, "
+               "then %zd)\n",
+               id, n1, n2);
+        rc = EX_BAD;
+        goto out;
+    }
+    printf("after the restart: retransmitted request %u: identical answer (%zd octets)\n", id, n1);
+    free(req);
+    req = ti_request(t, IKE_EXCH_INFORMATIONAL, NULL, NULL, &len);
+    id = t->msgid - 1;
+    if ((rc = liveness(fd, t, req, len, id, again, &n2, "after the restart")) != EX_OK)
+        goto out;
+    printf("after the restart: liveness request %u answered (keys and message ID ok)\n", id);
+out:
+    fflush(stdout);
+    free(req);
+    free(again);
+    free(first);
+    return rc;
+}
+
 /* ---- one handshake ------------------------------------------------------ */
 
 static int run_one(void)
@@ -845,7 +938,9 @@ static int run_one(void)
     }
     printf("established spi_i=%s spi_r=%s\n", s1, s2);
     fflush(stdout);
-    if (o.hold_ms)
+    if (o.restart_check)
+        rc = restart_check(fd, &t);
+    if (rc == EX_OK && o.hold_ms)
         rc = hold(fd, &t);
 out:
     fflush(stdout);
