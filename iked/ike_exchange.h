@@ -12,6 +12,7 @@
 
 #include "ike_cert.h"
 #include "ike_cookie.h"
+#include "ike_dh.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 #include "iked_conf.h"
@@ -52,6 +53,23 @@ enum ike_exch_result {
                             * if the kernel refuses, destroy the SA */
     IKE_EXCH_DELETE_IKE,   /* the peer deleted the IKE SA: send tx, remove the CHILD SA, destroy */
     IKE_EXCH_DELETE_CHILD, /* the peer deleted the CHILD SA: remove it, send tx */
+    /* A CHILD SA rekey answered (RFC 7296 §2.8): sa->child is the new one,
+     * sa->child_old the one it replaces. Install the new inbound and
+     * outbound SAs (the outbound policies stay on the old SA until its
+     * DELETE: sa->child_out_pending), then send tx. If the kernel refuses,
+     * ike_exch_rekey_child_undo() and ike_exch_error_response(). */
+    IKE_EXCH_REKEY_CHILD,
+    /* The IKE SA was rekeyed (§2.18): *rekeyed (ike_exch_request_ex) is
+     * the new SA and holds the CHILD SAs now; sa is IKE_SA_REKEYED until
+     * the peer's DELETE of it. Index the new one, send tx. */
+    IKE_EXCH_REKEY_IKE,
+    /* The peer deleted the CHILD SA a rekey replaced (sa->child_old):
+     * move outbound to sa->child if it still waits, remove the old SAs
+     * from the kernel, send tx. */
+    IKE_EXCH_DELETE_OLD_CHILD,
+    /* The peer deleted the redundant SA of a rekey collision
+     * (sa->child_redundant): remove its pair, send tx. */
+    IKE_EXCH_DELETE_REDUNDANT_CHILD,
 };
 
 /* An IKE_SA_INIT request (no SA yet). On IKE_EXCH_REPLY, *sa_out is a new
@@ -68,6 +86,56 @@ enum ike_exch_result ike_exch_sa_init(const struct ike_env *env, const struct ik
 enum ike_exch_result ike_exch_request(const struct ike_env *env, struct ike_sa *sa,
                                       const struct ike_rx *rx, const struct ike_msg *m,
                                       struct ike_tx *tx);
+
+/* The same, able to rekey the IKE SA: on IKE_EXCH_REKEY_IKE, *rekeyed is
+ * the new IKE SA (owned by the caller). ike_exch_request refuses an IKE SA
+ * rekey with NO_ADDITIONAL_SAS. */
+enum ike_exch_result ike_exch_request_ex(const struct ike_env *env, struct ike_sa *sa,
+                                         const struct ike_rx *rx, const struct ike_msg *m,
+                                         struct ike_tx *tx, struct ike_sa **rekeyed);
+
+/* The kernel refused the new CHILD SA of IKE_EXCH_REKEY_CHILD: the old
+ * one is sa->child again and the new one is freed. */
+void ike_exch_rekey_child_undo(struct ike_sa *sa);
+
+/* Replaces the cached answer to the request msgid (already answered by
+ * the exchange) with a protected response carrying one error notify: for
+ * a result the daemon could not carry out (the kernel refused). 0 or -1. */
+int ike_exch_error_response(struct ike_sa *sa, uint8_t exchange, uint32_t msgid, uint16_t type,
+                            struct ike_tx *tx);
+
+/* The gateway's CHILD SA rekey (RFC 7296 §1.3.3), as the exchange's
+ * initiator: what is kept between request and response. */
+struct ike_rekey_child_req {
+    uint8_t ni[32];
+    ike_dh *dh;          /* PFS: our key pair; NULL without */
+    struct child_sa *c;  /* the new SA: our SPI, the proposal, the selectors;
+                          * the peer's SPI and the keys after the response */
+    uint32_t msgid;
+    /* After the response: the lower of Ni and Nr (first 32 octets), for
+     * the collision rule of §2.8.1. */
+    uint8_t low_nonce[32];
+    uint8_t low_nonce_len;
+};
+/* Builds the request rekeying sa->child (its proposal, with the PFS group
+ * of sa->child->esp.dh) and takes our next message ID. 0 or -1. */
+int ike_exch_rekey_child_request(const struct ike_env *env, struct ike_sa *sa,
+                                 struct ike_rekey_child_req *rq, struct ike_tx *tx);
+/* The peer's response m to it: 0 with rq->c complete; 1 when the peer
+ * refused (*notify, and *group for INVALID_KE_PAYLOAD); -1 when it is not
+ * the authentic response or not acceptable (logged). */
+int ike_exch_rekey_child_reply(const struct ike_env *env, struct ike_sa *sa,
+                               struct ike_rekey_child_req *rq, const struct ike_rx *rx,
+                               const struct ike_msg *m, uint16_t *notify, uint16_t *group);
+/* After a collision (sa->collision_nonce set): true when our exchange
+ * holds the lowest nonce, so the SA it made is the redundant one. */
+bool ike_exch_rekey_child_lost(const struct ike_sa *sa, const struct ike_rekey_child_req *rq);
+void ike_exch_rekey_child_req_clear(struct ike_rekey_child_req *rq);
+
+/* An INFORMATIONAL request deleting one CHILD SA (its inbound SPI, which
+ * the DELETE names, §3.11). Our next message ID. 0 or -1. */
+int ike_exch_delete_child_request(const struct ike_env *env, struct ike_sa *sa, uint32_t spi_in,
+                                  struct ike_tx *tx);
 
 /* Requests we start: an INFORMATIONAL with a DELETE of the IKE SA (SIGTERM,
  * admin terminate), or an empty one (liveness check). */

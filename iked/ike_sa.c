@@ -52,6 +52,14 @@ void ike_sa_free(struct ike_sa *sa)
         child_wipe(sa->child);
         free(sa->child);
     }
+    if (sa->child_redundant) {
+        child_wipe(sa->child_redundant);
+        free(sa->child_redundant);
+    }
+    if (sa->child_old) {
+        child_wipe(sa->child_old);
+        free(sa->child_old);
+    }
     free(sa->last_resp);
     free(sa->peer_subject);
     ike_crypto_wipe(sa, sizeof(*sa));

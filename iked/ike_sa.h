@@ -20,6 +20,9 @@ enum ike_sa_state {
     IKE_SA_INSTALLING, /* IKE_AUTH done, CHILD SA going into the kernel */
     IKE_SA_ESTABLISHED,
     IKE_SA_DELETING,
+    /* Replaced by a rekeyed IKE SA (RFC 7296 §2.18), which took its CHILD
+     * SAs, lease and identity: kept only for the DELETE that ends it. */
+    IKE_SA_REKEYED,
 };
 
 #define IKE_CHILD_MAX_TS IKED_MAX_SUBNETS
@@ -96,6 +99,45 @@ struct ike_sa {
     bool lease_moved;
     /* In the daemon's identity index (iked_sa_table). */
     bool id_indexed;
+    /* Rekeying (RFC 7296 §2.8; ike_exch_rekey_*.c, iked_rekey.c). */
+    /* The CHILD SA that child replaced: its kernel SAs stay until the
+     * DELETE exchange for it, so packets still in flight on it arrive. */
+    struct child_sa *child_old;
+    /* We answered a CHILD rekey: outbound still uses child_old's SA
+     * until the peer's DELETE of it (the peer installs the new inbound SA
+     * only once it has read our response). */
+    bool child_out_pending;
+    /* A simultaneous CHILD rekey (§2.8.1): the SA both rekeys created
+     * that is to go, deleted by the peer, which created it. */
+    struct child_sa *child_redundant;
+    /* The lowest nonce of the peer's CHILD rekey answered while ours was
+     * outstanding (its first 32 octets; len 0: no collision). */
+    uint8_t collision_nonce[32];
+    uint8_t collision_nonce_len;
+    /* The gateway rekeys sa->child once it can (the kernel's soft expire
+     * came; 0: nothing to do) after child_rekey_after_ms. */
+    uint32_t child_rekey_spi;
+    uint64_t child_rekey_after_ms;
+    /* When this SA became IKE_SA_REKEYED (its successor's DELETE for it
+     * is awaited until a grace period has passed). */
+    uint64_t rekeyed_ms;
+    /* Our own outstanding request (iked_rekey.c): which one, its message
+     * ID, first send and tries (retransmitted with back-off). */
+    uint8_t req_kind; /* IKE_SA_REQ_* */
+    uint8_t req_tries;
+    uint32_t req_msgid;
+    uint64_t req_sent_ms;
+    /* When the gateway rekeys this IKE SA (lifetime less margin and
+     * jitter, from establishment); 0: not scheduled. */
+    uint64_t ike_rekey_due_ms;
+};
+
+/* What our outstanding request is (req_kind). */
+enum ike_sa_req {
+    IKE_SA_REQ_NONE,
+    IKE_SA_REQ_CHILD_REKEY, /* CREATE_CHILD_SA rekeying sa->child */
+    IKE_SA_REQ_CHILD_DELETE, /* INFORMATIONAL deleting sa->child_old */
+    IKE_SA_REQ_IKE_REKEY,    /* CREATE_CHILD_SA rekeying this IKE SA */
 };
 
 struct ike_sa *ike_sa_new(void);

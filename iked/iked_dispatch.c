@@ -17,6 +17,7 @@
 #include "ike_const.h"
 #include "ike_msg_wr.h"
 #include "iked.h"
+#include "iked_rekey.h"
 #include "log.h"
 
 /* Half-open SAs beyond this are refused until older ones finish or time
@@ -30,6 +31,7 @@ struct iked_job {
     struct iked *ik;
     struct ike_sa *sa;     /* the SA worked on; NULL for IKE_SA_INIT */
     struct ike_sa *new_sa; /* IKE_SA_INIT's result */
+    struct ike_sa *rekeyed; /* an IKE SA rekey's new SA */
     uint64_t init_spi_i;   /* IKE_SA_INIT in flight: initiator SPI */
     struct iked_job *next_init;
     uint8_t *buf;
@@ -83,7 +85,7 @@ static void iked_job_work(uv_work_t *req)
         return;
     }
     if (j->sa)
-        j->res = ike_exch_request(env, j->sa, &j->rx, &m, &j->tx);
+        j->res = ike_exch_request_ex(env, j->sa, &j->rx, &m, &j->tx, &j->rekeyed);
     else
         j->res = ike_exch_sa_init(env, &j->rx, &m, &j->new_sa, &j->tx);
 }
@@ -155,6 +157,11 @@ static void iked_job_done(uv_work_t *req, int status)
             }
     }
     struct ike_sa *sa = j->sa ? j->sa : j->new_sa;
+    if (j->rekeyed && (status == UV_ECANCELED || j->sa->destroy_pending || ik->stopping)) {
+        /* The old SA ends: its CHILD SAs (moved) go with it. */
+        iked_rekey_ike_abandon(j->sa, j->rekeyed);
+        j->rekeyed = NULL;
+    }
     if (status == UV_ECANCELED) {
         if (j->new_sa)
             ike_sa_free(j->new_sa);
@@ -226,7 +233,29 @@ static void iked_job_done(uv_work_t *req, int status)
         iked_sa_destroy(ik, sa, false, "deleted by the peer");
         break;
     case IKE_EXCH_DELETE_CHILD:
+        if (sa->child_old) {
+            /* Both go; the old pair first, without moving outbound. */
+            sa->child_out_pending = false;
+            iked_rekey_old_child_deleted(ik, sa);
+        }
         iked_child_remove(ik, sa);
+        iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
+        break;
+    case IKE_EXCH_REKEY_CHILD:
+        iked_rekey_child_answered(ik, sa);
+        break;
+    case IKE_EXCH_REKEY_IKE:
+        /* Protected with the old SA's keys: the exchange was on it. */
+        iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
+        iked_rekey_ike_answered(ik, sa, j->rekeyed);
+        j->rekeyed = NULL;
+        break;
+    case IKE_EXCH_DELETE_OLD_CHILD:
+        iked_rekey_old_child_deleted(ik, sa);
+        iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
+        break;
+    case IKE_EXCH_DELETE_REDUNDANT_CHILD:
+        iked_rekey_redundant_deleted(ik, sa);
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
         break;
     }
@@ -385,7 +414,11 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
          * the loop, and rare). */
         struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, spi_r);
         struct ike_msg m;
-        if (!sa || sa->busy || ike_msg_parse(&m, buf, len, &err) != IKE_OK)
+        if (!sa || sa->busy)
+            return;
+        if (iked_rekey_response(ik, sa, buf, len, local, remote, natt_port))
+            return;
+        if (ike_msg_parse(&m, buf, len, &err) != IKE_OK)
             return;
         struct ike_rx rx = {.buf = buf,
                             .len = len,
@@ -468,8 +501,13 @@ void iked_sa_destroy(struct iked *ik, struct ike_sa *sa, bool notify, const char
         log_notice("tunnel down (%s): %s", reason, ike_sa_describe(sa, d, sizeof(d)));
     else
         log_info("IKE SA removed (%s): %s", reason, ike_sa_describe(sa, d, sizeof(d)));
+    if (sa->child_old && sa->child_old->installed)
+        iked_child_rekey_batch(ik, sa, NULL, NULL, sa->child_old, NULL);
+    if (sa->child_redundant && sa->child_redundant->installed)
+        iked_child_rekey_batch(ik, sa, NULL, NULL, sa->child_redundant, NULL);
     if (sa->child && sa->child->installed)
         iked_child_remove(ik, sa);
+    iked_rekey_forget(ik, sa);
     if (ik->leases && sa->vip.s_addr && sa->peer_subject && !sa->lease_moved)
         lease_pool_release(ik->leases, sa->peer_subject);
     if (sa->state == IKE_SA_ESTABLISHED)
@@ -499,7 +537,7 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
         return;
     if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms)
         iked_sa_destroy(ik, sa, false, "half-open timeout");
-    else
+    else if (!iked_rekey_sweep(ik, sa, now))
         iked_dpd_sweep(ik, sa, now);
 }
 

@@ -190,6 +190,14 @@ int iked_sa_table_index_identity(struct iked_sa_table *t, struct ike_sa *sa)
     return rc;
 }
 
+void iked_sa_table_unindex_identity(struct iked_sa_table *t, struct ike_sa *sa)
+{
+    if (!sa->id_indexed)
+        return;
+    iked_index_del(&t->by_id, iked_id_key(sa->peer_subject), sa);
+    sa->id_indexed = false;
+}
+
 void iked_sa_table_each_identity(struct iked_sa_table *t, const char *subject,
                                  void (*fn)(struct ike_sa *sa, void *arg), void *arg)
 {

@@ -11,6 +11,7 @@
 #include "iked.pb-c.h"
 #include "log.h"
 #include "policyd.pb-c.h"
+#include "iked_rekey.h"
 #include "xfrmd.pb-c.h"
 
 /* Schema history of iked.db (append only; see common/db.h). */
@@ -40,6 +41,9 @@ static const struct upstream_def iked_upstreams[] = {
      .request = &mgate__xfrmd_request__descriptor,
      .response = &mgate__xfrmd_response__descriptor,
      .event = &mgate__xfrmd_event__descriptor,
+     /* Topic "sa": the kernel's soft expires start CHILD SA rekeys. */
+     .topics = iked_topics,
+     .on_event = iked_rekey_xfrmd_event,
      .on_connect = iked_on_xfrmd_connect},
     {.service = "policyd",
      .request = &mgate__policyd_request__descriptor,

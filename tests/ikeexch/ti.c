@@ -372,7 +372,7 @@ uint8_t *ti_auth(struct ti *t, const struct fx *f, const struct ti_auth_opts *o,
         ike_wr_cp(&w, IKE_CFG_REQUEST, a, n);
     }
     if (!o->no_sa) {
-        static const struct iked_esp_proposal def = {IKE_ENCR_AES_GCM_16, 128, 0, false};
+        static const struct iked_esp_proposal def = {IKE_ENCR_AES_GCM_16, 128, 0, false, 0};
         const struct iked_esp_proposal *e = o->n_esp ? o->esp : &def;
         size_t ne = o->n_esp ? o->n_esp : 1;
         uint8_t spi[4] = {(uint8_t)(t->esp_spi >> 24), (uint8_t)(t->esp_spi >> 16),
