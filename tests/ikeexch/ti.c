@@ -556,6 +556,16 @@ uint8_t *ti_request(struct ti *t, uint8_t exchange, void (*fill)(struct ike_wr *
     return ti_seal(t, &w, len);
 }
 
+uint8_t *ti_response_with(struct ti *t, uint8_t exchange, uint32_t msgid,
+                          void (*fill)(struct ike_wr *w, void *arg), void *arg, size_t *len)
+{
+    struct ike_wr w;
+    ti_open_sk(t, &w, exchange, IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, msgid);
+    if (fill)
+        fill(&w, arg);
+    return ti_seal(t, &w, len);
+}
+
 uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len)
 {
     struct ike_wr w;
