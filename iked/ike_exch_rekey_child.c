@@ -217,6 +217,7 @@ enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *
     c->n_ts_local = sa->child->n_ts_local;
     c->ts_remote = sa->child->ts_remote;
     c->esp = ch.esp;
+    c->reqid = sa->child->reqid; /* the policies stay (iked_child_rekey_batch) */
     c->spi_out = ch.peer_spi;
     c->spi_in = exch_random_esp_spi();
     ike_span gs = {gir, gir_len}, ni = r->ni, nrs = {nr, sizeof(nr)};

@@ -23,13 +23,15 @@ static enum ike_exch_result rekey_ike_refuse(struct ike_sa *sa, const struct ike
 }
 
 /* What the new IKE SA takes over from the old one. */
-static int rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, uint64_t now_ms)
+static int rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, const struct ike_rx *rx)
 {
     if (old->peer_subject && !(nsa->peer_subject = strdup(old->peer_subject)))
         return -1;
     nsa->state = IKE_SA_ESTABLISHED;
-    nsa->local = old->local;
-    nsa->remote = old->remote;
+    /* Where the peer talks from now (it may have moved to port 4500
+     * since IKE_SA_INIT): our requests on the new SA go there. */
+    nsa->local = rx->local;
+    nsa->remote = rx->remote;
     nsa->natt = old->natt;
     nsa->peer_hash_mask = old->peer_hash_mask;
     nsa->peer_fragmentation = old->peer_fragmentation;
@@ -37,7 +39,7 @@ static int rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, uint64_t no
     memcpy(nsa->peer_serial, old->peer_serial, sizeof(nsa->peer_serial));
     memcpy(nsa->peer_fpr, old->peer_fpr, sizeof(nsa->peer_fpr));
     nsa->vip = old->vip;
-    nsa->created_ms = nsa->established_ms = nsa->last_rx_ms = now_ms;
+    nsa->created_ms = nsa->established_ms = nsa->last_rx_ms = rx->now_ms;
     /* Message IDs start again at zero on the new SA (§2.18). */
     nsa->next_msgid = 0;
     nsa->our_next_msgid = 0;
@@ -141,7 +143,7 @@ enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa
     ike_proposal_write_ike_spi(&w, &ch, (const uint8_t *)&nsa->spi_r);
     ike_wr_nonce(&w, nr, sizeof(nr));
     ike_wr_ke(&w, ch.suite.dh, pub, pub_len);
-    if (exch_sk_close(&w, sa, tx) < 0 || rekey_ike_inherit(nsa, sa, rx->now_ms) < 0) {
+    if (exch_sk_close(&w, sa, tx) < 0 || rekey_ike_inherit(nsa, sa, rx) < 0) {
         free(tx->buf);
         tx->buf = NULL;
         ike_sa_free(nsa);

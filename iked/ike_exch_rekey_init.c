@@ -39,6 +39,7 @@ int ike_exch_rekey_child_request(const struct ike_env *env, struct ike_sa *sa,
     c->n_ts_local = old->n_ts_local;
     c->ts_remote = old->ts_remote;
     c->esp = old->esp;
+    c->reqid = old->reqid;
     c->spi_in = exch_random_esp_spi();
     if (!c->spi_in || ike_crypto_random(rq->ni, sizeof(rq->ni)) != IKE_CRYPTO_OK ||
         (c->esp.dh && ike_dh_new(c->esp.dh, &rq->dh) != IKE_CRYPTO_OK)) {

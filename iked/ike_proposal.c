@@ -122,6 +122,29 @@ int ike_proposal_select_ike(const struct iked_settings *set, const struct ike_sa
     return -1;
 }
 
+/* The PFS group for the gateway's own rekeys of a CHILD SA made in
+ * IKE_AUTH, where no group is negotiated: what the peer's proposal lists,
+ * if anything. NONE listed: none. Ours if listed, or another group it
+ * lists that one of our proposals has. Nothing listed, or nothing we
+ * have: ours (iked_rekey_init.c corrects it from the peer's
+ * INVALID_KE_PAYLOAD or NO_PROPOSAL_CHOSEN). */
+static uint16_t ike_proposal_peer_pfs(const struct iked_settings *set, const struct ike_sa_pl *sa,
+                                      const struct ike_proposal *p,
+                                      const struct iked_esp_proposal *e)
+{
+    unsigned types;
+    if (!ike_proposal_types(sa, p, &types) || !(types & (1u << IKE_XF_DH)))
+        return e->dh; /* not said (strongSwan leaves groups out of IKE_AUTH) */
+    if (ike_proposal_offers(sa, p, IKE_XF_DH, IKE_DH_NONE, 0))
+        return 0;
+    if (e->dh && ike_proposal_offers(sa, p, IKE_XF_DH, e->dh, 0))
+        return e->dh;
+    for (size_t i = 0; i < set->n_esp; i++)
+        if (set->esp[i].dh && ike_proposal_offers(sa, p, IKE_XF_DH, set->esp[i].dh, 0))
+            return set->esp[i].dh;
+    return e->dh;
+}
+
 int ike_proposal_select_esp(const struct iked_settings *set, const struct ike_sa_pl *peer,
                             struct ike_proposal_choice *out)
 {
@@ -136,6 +159,7 @@ int ike_proposal_select_esp(const struct iked_settings *set, const struct ike_sa
                 continue;
             out->num = p->num;
             out->esp = *e;
+            out->esp.dh = ike_proposal_peer_pfs(set, peer, p, e);
             out->suite.encr = e->encr;
             out->suite.encr_keybits = e->encr_keybits;
             out->suite.integ = e->integ;

@@ -118,6 +118,10 @@ struct ike_sa {
      * came; 0: nothing to do) after child_rekey_after_ms. */
     uint32_t child_rekey_spi;
     uint64_t child_rekey_after_ms;
+    /* Our CHILD rekey was refused with NO_PROPOSAL_CHOSEN and retried
+     * with PFS the other way (IKE_AUTH does not say whether the peer
+     * wants it). */
+    bool child_rekey_pfs_flipped;
     /* When this SA became IKE_SA_REKEYED (its successor's DELETE for it
      * is awaited until a grace period has passed). */
     uint64_t rekeyed_ms;

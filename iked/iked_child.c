@@ -138,11 +138,18 @@ static void iked_child_policies(struct ike_sa *sa, const struct child_sa *c,
     }
 }
 
+/* dirs: IKED_CHILD_IN | IKED_CHILD_OUT, the SAs of c to add or delete. */
+#define IKED_CHILD_IN   1u
+#define IKED_CHILD_OUT  2u
+#define IKED_CHILD_BOTH 3u
+
 static void iked_child_sas(struct iked *ik, struct ike_sa *sa, struct child_sa *c,
-                           struct iked_child_batch *b, bool add)
+                           struct iked_child_batch *b, bool add, unsigned dirs)
 {
     for (int i = 0; i < 2; i++) {
         bool in = i == 0;
+        if (!(dirs & (in ? IKED_CHILD_IN : IKED_CHILD_OUT)))
+            continue;
         Mgate__XfrmOp *op = &b->op[b->n_ops];
         mgate__xfrm_op__init(op);
         if (add) {
@@ -246,7 +253,7 @@ int iked_child_install(struct iked *ik, struct ike_sa *sa,
     }
     /* SAs before policies: the moment the out policy exists, traffic to the
      * device needs its SA. */
-    iked_child_sas(ik, sa, sa->child, b, true);
+    iked_child_sas(ik, sa, sa->child, b, true, IKED_CHILD_BOTH);
     iked_child_policies(sa, sa->child, b, true);
     call->ik = ik;
     call->spi_r = sa->spi_r;
@@ -296,7 +303,7 @@ int iked_child_remove(struct iked *ik, struct ike_sa *sa)
      * successor (same virtual IP, updated in place): only its SAs go. */
     if (!sa->lease_moved)
         iked_child_policies(sa, sa->child, b, false);
-    iked_child_sas(ik, sa, sa->child, b, false);
+    iked_child_sas(ik, sa, sa->child, b, false, IKED_CHILD_BOTH);
     int rc = iked_child_send(ik, b, iked_child_on_removed, NULL);
     free(b);
     sa->child->installed = false;
@@ -335,10 +342,10 @@ static void iked_child_keep_one(struct ike_sa *sa, void *arg)
     k->batches[k->n_batches++] = b;
     /* The delete form of the batch carries exactly the ids to keep. */
     iked_child_policies(sa, sa->child, b, false);
-    iked_child_sas(k->ik, sa, sa->child, b, false);
+    iked_child_sas(k->ik, sa, sa->child, b, false, IKED_CHILD_BOTH);
     /* A rekey's old SA pair stays until its DELETE. */
     if (sa->child_old && sa->child_old->installed)
-        iked_child_sas(k->ik, sa, sa->child_old, b, false);
+        iked_child_sas(k->ik, sa, sa->child_old, b, false, IKED_CHILD_BOTH);
     Mgate__XfrmSaId **ns = realloc(k->sas, (k->n_sas + 4) * sizeof(*ns));
     Mgate__XfrmPolicyId **np = realloc(k->pols, (k->n_pols + b->n_ops) * sizeof(*np));
     if (ns)
@@ -446,8 +453,8 @@ static void iked_child_on_rekey_batch(struct upstream *up, const ProtobufCMessag
     free(call);
 }
 
-int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *add,
-                           const struct child_sa *policies, struct child_sa *del,
+int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *add_in,
+                           struct child_sa *add_out, struct child_sa *del,
                            void (*done)(struct iked *ik, struct ike_sa *sa, bool ok))
 {
     struct iked_child_batch *b = calloc(1, sizeof(*b));
@@ -457,16 +464,17 @@ int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *
         free(call);
         return -ENOMEM;
     }
-    /* New SAs first, then the policies that point at them (outbound
-     * switches in one step), then the old pair. */
-    if (add) {
-        add->reqid = IKED_REQID_BASE + 1 + (ik->next_reqid++ % IKED_REQID_SPAN);
-        iked_child_sas(ik, sa, add, b, true);
-    }
-    if (policies)
-        iked_child_policies(sa, policies, b, true);
+    /* A rekeyed SA keeps its predecessor's reqid: the policies stay as
+     * they are and take either SA inbound; outbound the kernel uses the
+     * newest SA of the reqid, so adding the new outbound SA is the switch.
+     * New SAs first, then the old pair. */
+    struct child_sa *add = add_in ? add_in : add_out;
+    if (add_in)
+        iked_child_sas(ik, sa, add_in, b, true, IKED_CHILD_IN);
+    if (add_out)
+        iked_child_sas(ik, sa, add_out, b, true, IKED_CHILD_OUT);
     if (del && del->installed) {
-        iked_child_sas(ik, sa, del, b, false);
+        iked_child_sas(ik, sa, del, b, false, IKED_CHILD_BOTH);
         del->installed = false;
     }
     call->ik = ik;
@@ -475,11 +483,15 @@ int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *
     call->done = done;
     size_t n_ops = b->n_ops;
     int rc = n_ops ? iked_child_send(ik, b, iked_child_on_rekey_batch, call) : 0;
-    if (add) {
-        explicit_bzero(add->enc_key_in, sizeof(add->enc_key_in));
-        explicit_bzero(add->enc_key_out, sizeof(add->enc_key_out));
-        explicit_bzero(add->integ_key_in, sizeof(add->integ_key_in));
-        explicit_bzero(add->integ_key_out, sizeof(add->integ_key_out));
+    /* The keys that went into the frame go; a responder's new outbound
+     * key stays until its SA is added (at the old SA's DELETE). */
+    if (add_in) {
+        explicit_bzero(add_in->enc_key_in, sizeof(add_in->enc_key_in));
+        explicit_bzero(add_in->integ_key_in, sizeof(add_in->integ_key_in));
+    }
+    if (add_out) {
+        explicit_bzero(add_out->enc_key_out, sizeof(add_out->enc_key_out));
+        explicit_bzero(add_out->integ_key_out, sizeof(add_out->integ_key_out));
     }
     explicit_bzero(b, sizeof(*b));
     free(b);

@@ -242,7 +242,7 @@ static void iked_job_done(uv_work_t *req, int status)
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
         break;
     case IKE_EXCH_REKEY_CHILD:
-        iked_rekey_child_answered(ik, sa);
+        iked_rekey_child_answered(ik, sa, &j->rx);
         break;
     case IKE_EXCH_REKEY_IKE:
         /* Protected with the old SA's keys: the exchange was on it. */
@@ -466,14 +466,22 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         ik->rx_dropped++;
         return;
     }
-    if (sa->state == IKE_SA_DELETING || sa->state == IKE_SA_INSTALLING)
+    if (sa->state == IKE_SA_DELETING || sa->state == IKE_SA_INSTALLING) {
+        log_debug("%s message %u from %s dropped: the SA is %s", ike_exchange_name(h.exchange),
+                  h.msgid, iked_addr_str(remote, from, sizeof(from)),
+                  sa->state == IKE_SA_DELETING ? "being deleted" : "installing");
         return;
+    }
     if (sa->last_resp && h.msgid == sa->last_msgid && sa->next_msgid != sa->last_msgid) {
         /* A retransmission: the same answer again, no new work (§2.1). */
         iked_net_send(ik, &sa->local, remote, sa->last_resp, sa->last_resp_len);
         return;
     }
     if (h.msgid != sa->next_msgid || sa->busy) {
+        log_debug("%s message %u from %s dropped: %s (expected %u)",
+                  ike_exchange_name(h.exchange), h.msgid,
+                  iked_addr_str(remote, from, sizeof(from)),
+                  sa->busy ? "the SA is busy" : "unexpected message ID", sa->next_msgid);
         ik->rx_dropped++;
         return;
     }

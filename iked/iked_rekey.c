@@ -1,10 +1,11 @@
 /* Rekeys the peer starts, on the event loop (RFC 7296 §2.8, §2.18):
  *
- *   CHILD SA: the new inbound and outbound SAs go into the kernel before
- *   the response leaves, so the peer's first packet on the new SA finds
- *   it; the outbound policies stay on the old SA until the peer deletes
- *   it (the peer installs its new inbound SA only once it has read our
- *   response), then one batch moves them and removes the old pair.
+ *   CHILD SA: the new inbound SA goes into the kernel before the response
+ *   leaves, so the peer's first packet on the new SA finds it; the new
+ *   outbound SA only when the peer deletes the old one (the peer installs
+ *   its new inbound SA only once it has read our response), in the batch
+ *   that removes the old pair. The new SA keeps the old one's reqid: the
+ *   policies take both inbound, and outbound the kernel uses the newest.
  *   IKE SA: the new SA takes the old one's place in the table and the
  *   identity index; the old one waits for its DELETE (or a grace period).
  *
@@ -37,9 +38,42 @@ uint32_t iked_rekey_soft_s(struct iked *ik, uint32_t lifetime_s)
     return (uint32_t)(lifetime_s - before);
 }
 
+/* Answers waiting for their SA to be in the kernel, and where they go
+ * (the request's addresses, RFC 7296 §2.11). One per IKE SA at most. */
+struct iked_answer {
+    struct iked_answer *next;
+    struct ike_sa *sa;
+    struct sockaddr_storage local, remote;
+};
+static struct iked_answer *iked_answers;
+
+static void iked_answer_take(struct ike_sa *sa, struct sockaddr_storage *local,
+                             struct sockaddr_storage *remote)
+{
+    *local = sa->local;
+    *remote = sa->remote;
+    for (struct iked_answer **p = &iked_answers; *p; p = &(*p)->next)
+        if ((*p)->sa == sa) {
+            struct iked_answer *a = *p;
+            *local = a->local;
+            *remote = a->remote;
+            *p = a->next;
+            free(a);
+            return;
+        }
+}
+
+void iked_rekey_forget_answer(struct ike_sa *sa)
+{
+    struct sockaddr_storage l, r;
+    iked_answer_take(sa, &l, &r);
+}
+
 static void iked_rekey_child_installed(struct iked *ik, struct ike_sa *sa, bool ok)
 {
     char d[160];
+    struct sockaddr_storage to_local, to_remote;
+    iked_answer_take(sa, &to_local, &to_remote);
     if (sa->state == IKE_SA_INSTALLING)
         sa->state = IKE_SA_ESTABLISHED;
     if (!ok) {
@@ -54,16 +88,24 @@ static void iked_rekey_child_installed(struct iked *ik, struct ike_sa *sa, bool 
         struct ike_tx tx = {0};
         if (ike_exch_error_response(sa, IKE_EXCH_CREATE_CHILD_SA, sa->last_msgid,
                                     IKE_N_TEMPORARY_FAILURE, &tx) == 0)
-            iked_net_send(ik, &sa->local, &sa->remote, tx.buf, tx.len);
+            iked_net_send(ik, &to_local, &to_remote, tx.buf, tx.len);
         free(tx.buf);
         return;
     }
     if (sa->last_resp)
-        iked_net_send(ik, &sa->local, &sa->remote, sa->last_resp, sa->last_resp_len);
+        iked_net_send(ik, &to_local, &to_remote, sa->last_resp, sa->last_resp_len);
 }
 
-void iked_rekey_child_answered(struct iked *ik, struct ike_sa *sa)
+void iked_rekey_child_answered(struct iked *ik, struct ike_sa *sa, const struct ike_rx *rx)
 {
+    struct iked_answer *a = calloc(1, sizeof(*a));
+    if (a) { /* without it the answer goes to the SA's addresses */
+        a->sa = sa;
+        a->local = rx->local;
+        a->remote = rx->remote;
+        a->next = iked_answers;
+        iked_answers = a;
+    }
     /* Retransmissions of the request wait (dispatch drops them while
      * INSTALLING): the cached answer must not leave before the SAs. */
     sa->state = IKE_SA_INSTALLING;
@@ -86,10 +128,10 @@ void iked_rekey_old_child_deleted(struct iked *ik, struct ike_sa *sa)
     struct child_sa *old = sa->child_old;
     if (!old)
         return;
-    /* Outbound moves to the new SA in the same batch that removes the
-     * old pair: no moment without an SA for the policies' reqid. */
-    const struct child_sa *pol = sa->child_out_pending ? sa->child : NULL;
-    int rc = iked_child_rekey_batch(ik, sa, NULL, pol, old, iked_rekey_old_removed);
+    /* Outbound moves to the new SA (its outbound SA, added now, is the
+     * newest of the reqid) in the batch that removes the old pair. */
+    struct child_sa *out = sa->child_out_pending ? sa->child : NULL;
+    int rc = iked_child_rekey_batch(ik, sa, NULL, out, old, iked_rekey_old_removed);
     if (rc < 0)
         log_err("the replaced CHILD SA stays in the kernel until reconcile");
     sa->child_out_pending = false;

@@ -9,12 +9,14 @@
 
 #include "iked.h"
 
-/* iked_child.c: one xfrmd batch for a rekey: add's SA pair (a new reqid),
- * then the policies of `policies` pointing at it (the outbound switch),
- * then del's pair removed. done(ok) runs on the loop when xfrmd answered
- * (not when nothing was to be done: returns 1). 0, 1, or -errno (logged). */
-int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *add,
-                           const struct child_sa *policies, struct child_sa *del,
+/* iked_child.c: one xfrmd batch for a rekey: add_in's inbound SA, add_out's
+ * outbound SA (a rekeyed CHILD SA keeps its predecessor's reqid, so the
+ * policies stay and the newest outbound SA is the one used: adding it is
+ * the switch), then del's pair removed. done(ok) runs on the loop when
+ * xfrmd answered (not when nothing was to be done: returns 1). 0, 1, or
+ * -errno (logged). */
+int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *add_in,
+                           struct child_sa *add_out, struct child_sa *del,
                            void (*done)(struct iked *ik, struct ike_sa *sa, bool ok));
 
 /* The kernel's soft lifetime for a lifetime: rekey_margin percent before
@@ -22,8 +24,9 @@ int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *
 uint32_t iked_rekey_soft_s(struct iked *ik, uint32_t lifetime_s);
 
 /* Results of the peer's requests (iked_dispatch.c), tx is the response. */
-/* IKE_EXCH_REKEY_CHILD: installs the new pair, then sends the response. */
-void iked_rekey_child_answered(struct iked *ik, struct ike_sa *sa);
+/* IKE_EXCH_REKEY_CHILD: installs the new inbound SA, then sends the
+ * response to where the request came from (rx). */
+void iked_rekey_child_answered(struct iked *ik, struct ike_sa *sa, const struct ike_rx *rx);
 /* IKE_EXCH_DELETE_OLD_CHILD: outbound to the new SA, the old pair out. */
 void iked_rekey_old_child_deleted(struct iked *ik, struct ike_sa *sa);
 /* IKE_EXCH_DELETE_REDUNDANT_CHILD: the collision's losing pair out. */
@@ -56,6 +59,8 @@ void iked_rekey_schedule_ike(struct iked *ik, struct ike_sa *sa);
  * destroyed (our request unanswered: the peer is gone). */
 bool iked_rekey_init_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms);
 
+/* iked_rekey.c: an answer waiting for the kernel, forgotten. */
+void iked_rekey_forget_answer(struct ike_sa *sa);
 /* The SA is being destroyed: our request state for it goes. */
 void iked_rekey_forget(struct iked *ik, struct ike_sa *sa);
 

@@ -6,11 +6,11 @@
  *   (nonce, DH for PFS) and we send it, retransmitted after 2, 4, 8... s
  *   with the same message ID, the SA given up as dead after
  *   IKED_REQ_MAX_TRIES sends. The response (read by a worker) gives the
- *   new SA: its pair and the policies pointing at it go into the kernel in
- *   one batch (outbound switches at once: the peer installed both its SAs
- *   before answering), then our DELETE of the old SA, whose inbound SA
- *   leaves the kernel only when the DELETE is answered (the peer has
- *   stopped sending on it).
+ *   new SA: its pair goes into the kernel in one batch (with the old SA's
+ *   reqid: outbound switches at once to the newest SA, the peer having
+ *   installed its inbound SA before answering), then our DELETE of the old
+ *   SA, whose inbound SA leaves the kernel only when the DELETE is
+ *   answered (the peer may send on it until it reads our DELETE).
  *
  * Collisions (§2.8.1): the peer's rekey of the same SA while ours is out
  * is answered as usual (ike_exch_rekey_child.c keeps its lowest nonce);
@@ -96,6 +96,7 @@ static struct iked_req *iked_req_new(struct ike_sa *sa)
 void iked_rekey_forget(struct iked *ik, struct ike_sa *sa)
 {
     (void)ik;
+    iked_rekey_forget_answer(sa);
     struct iked_req *r = iked_req_of(sa);
     if (r)
         iked_req_free(r);
@@ -227,7 +228,7 @@ static void iked_rekey_init_installed(struct iked *ik, struct ike_sa *sa, bool o
     struct child_sa *bad = sa->child;
     sa->child = sa->child_old;
     sa->child_old = bad;
-    iked_child_rekey_batch(ik, sa, NULL, sa->child, bad, NULL);
+    iked_child_rekey_batch(ik, sa, NULL, NULL, bad, NULL);
     iked_rekey_send_delete(ik, sa, bad->spi_in, true);
 }
 
@@ -305,6 +306,26 @@ static void iked_rekey_init_refused(struct iked *ik, struct ike_sa *sa, struct i
          * a new connection of the device. */
         iked_sa_destroy(ik, sa, true, "the peer no longer has its CHILD SA");
         return;
+    case IKE_N_NO_PROPOSAL_CHOSEN:
+        /* Whether the peer wants PFS is not negotiated in IKE_AUTH: once,
+         * try the other way, with a proposal of ours that says so. */
+        if (sa->child && !sa->child_rekey_pfs_flipped) {
+            const struct iked_esp_proposal *e = &sa->child->esp;
+            for (size_t i = 0; i < ik->set.n_esp; i++) {
+                const struct iked_esp_proposal *o = &ik->set.esp[i];
+                if (o->encr != e->encr || o->encr_keybits != e->encr_keybits ||
+                    o->integ != e->integ || o->esn != e->esn || !o->dh == !e->dh)
+                    continue;
+                log_info("%s: our CHILD SA rekey: NO_PROPOSAL_CHOSEN; again %s PFS", d,
+                         o->dh ? "with" : "without");
+                sa->child->esp.dh = o->dh;
+                sa->child_rekey_pfs_flipped = true;
+                sa->child_rekey_spi = spi;
+                sa->child_rekey_after_ms = now;
+                return;
+            }
+        }
+        /* fall through */
     default:
         log_warn("%s: our CHILD SA rekey refused: %s; the SA stays until the peer rekeys it or "
                  "it expires",
