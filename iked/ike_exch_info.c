@@ -57,8 +57,8 @@ enum ike_exch_result exch_informational(const struct ike_env *env, struct ike_sa
             if (d.proto == IKE_PROTO_ESP && sa->child && spi == sa->child->spi_out && !del_cur) {
                 our_spis[n_our++] = sa->child->spi_in;
                 del_cur = true;
-            } else if (d.proto == IKE_PROTO_ESP && sa->child_old &&
-                       spi == sa->child_old->spi_out && !del_old) {
+            } else if (d.proto == IKE_PROTO_ESP && sa->child_old && spi == sa->child_old->spi_out &&
+                       !del_old) {
                 /* The SA a rekey replaced (§2.8): its end. */
                 our_spis[n_our++] = sa->child_old->spi_in;
                 del_old = true;
@@ -165,7 +165,7 @@ enum ike_exch_result ike_exch_request_ex(const struct ike_env *env, struct ike_s
     /* Requests come from the original initiator (§3.1 flags); anything
      * else, or a message ID the daemon should not have let through, or
      * SPIs of another SA, is dropped. */
-    if ((h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) ||
+    if ((h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
         h->msgid != sa->next_msgid || memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
         memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0) {
         log_debug("%s message %u from %s is not the request expected: dropped",
@@ -240,7 +240,7 @@ int ike_exch_response(const struct ike_env *env, struct ike_sa *sa, const struct
 {
     (void)env;
     const struct ike_hdr *h = &m->hdr;
-    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) ||
+    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
         sa->our_next_msgid == 0 || h->msgid != sa->our_next_msgid - 1 ||
         h->exchange != IKE_EXCH_INFORMATIONAL || memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
         memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)

@@ -165,6 +165,9 @@ enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *
                                       const struct exch_ccs_req *r, struct ike_tx *tx);
 
 /* ---- ike_exch_rekey_ike.c ---- */
+/* What the new IKE SA nsa takes over from old (the CHILD SAs moved, the
+ * identity copied, addresses from rx). 0, or -1 (out of memory). */
+int exch_rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, const struct ike_rx *rx);
 /* rekeyed NULL: refused with NO_ADDITIONAL_SAS. */
 enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa,
                                     const struct ike_rx *rx, const struct ike_msg *m,

@@ -22,8 +22,7 @@ static enum ike_exch_result rekey_ike_refuse(struct ike_sa *sa, const struct ike
     return IKE_EXCH_REPLY;
 }
 
-/* What the new IKE SA takes over from the old one. */
-static int rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, const struct ike_rx *rx)
+int exch_rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, const struct ike_rx *rx)
 {
     if (old->peer_subject && !(nsa->peer_subject = strdup(old->peer_subject)))
         return -1;
@@ -143,7 +142,7 @@ enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa
     ike_proposal_write_ike_spi(&w, &ch, (const uint8_t *)&nsa->spi_r);
     ike_wr_nonce(&w, nr, sizeof(nr));
     ike_wr_ke(&w, ch.suite.dh, pub, pub_len);
-    if (exch_sk_close(&w, sa, tx) < 0 || rekey_ike_inherit(nsa, sa, rx) < 0) {
+    if (exch_sk_close(&w, sa, tx) < 0 || exch_rekey_ike_inherit(nsa, sa, rx) < 0) {
         free(tx->buf);
         tx->buf = NULL;
         ike_sa_free(nsa);

@@ -3,6 +3,7 @@
  * initiator, still the IKE SA's original responder: no Initiator flag, our
  * messages under SK_er/SK_ar), reading its response, the collision rule of
  * §2.8.1, and the INFORMATIONAL DELETE of one CHILD SA that ends a rekey. */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +138,7 @@ int ike_exch_rekey_child_reply(const struct ike_env *env, struct ike_sa *sa,
     char d[320];
     *notify = 0;
     *group = 0;
-    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) ||
+    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
         h->msgid != rq->msgid || h->exchange != IKE_EXCH_CREATE_CHILD_SA ||
         memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
         memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)
@@ -204,5 +205,140 @@ int ike_exch_delete_child_request(const struct ike_env *env, struct ike_sa *sa, 
     if (exch_sk_close(&w, sa, tx) < 0)
         return -1;
     sa->our_next_msgid++;
+    return 0;
+}
+
+void ike_exch_rekey_ike_req_clear(struct ike_rekey_ike_req *rq)
+{
+    ike_dh_free(rq->dh);
+    ike_crypto_wipe(rq, sizeof(*rq));
+}
+
+int ike_exch_rekey_ike_request(const struct ike_env *env, struct ike_sa *sa,
+                               struct ike_rekey_ike_req *rq, struct ike_tx *tx)
+{
+    (void)env;
+    tx->buf = NULL;
+    tx->len = 0;
+    memset(rq, 0, sizeof(*rq));
+    do {
+        if (ike_crypto_random((uint8_t *)&rq->spi_i, sizeof(rq->spi_i)) != IKE_CRYPTO_OK)
+            return -1;
+    } while (rq->spi_i == 0);
+    if (ike_crypto_random(rq->ni, sizeof(rq->ni)) != IKE_CRYPTO_OK ||
+        ike_dh_new(sa->suite.dh, &rq->dh) != IKE_CRYPTO_OK) {
+        ike_exch_rekey_ike_req_clear(rq);
+        return -1;
+    }
+    struct ike_proposal_choice ch;
+    memset(&ch, 0, sizeof(ch));
+    ch.num = 1;
+    ch.suite = sa->suite;
+    size_t plen = 0;
+    const uint8_t *pub = ike_dh_public(rq->dh, &plen);
+    rq->msgid = sa->our_next_msgid;
+    struct ike_wr w;
+    exch_sk_open(&w, sa, IKE_EXCH_CREATE_CHILD_SA, rq->msgid, false);
+    ike_proposal_write_ike_spi(&w, &ch, (const uint8_t *)&rq->spi_i);
+    ike_wr_nonce(&w, rq->ni, sizeof(rq->ni));
+    ike_wr_ke(&w, sa->suite.dh, pub, plen);
+    if (exch_sk_close(&w, sa, tx) < 0) {
+        ike_exch_rekey_ike_req_clear(rq);
+        return -1;
+    }
+    sa->our_next_msgid++;
+    return 0;
+}
+
+int ike_exch_rekey_ike_reply(const struct ike_env *env, struct ike_sa *sa,
+                             struct ike_rekey_ike_req *rq, const struct ike_rx *rx,
+                             const struct ike_msg *m, struct ike_sa **nsa_out, uint16_t *notify)
+{
+    const struct ike_hdr *h = &m->hdr;
+    char d[320];
+    *nsa_out = NULL;
+    *notify = 0;
+    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
+        h->msgid != rq->msgid || h->exchange != IKE_EXCH_CREATE_CHILD_SA ||
+        memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
+        memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)
+        return -1;
+    struct ike_chain in;
+    uint16_t bad = 0;
+    uint8_t nd = 0;
+    if (exch_open_request(sa, rx, m, &in, &bad, &nd) != EXCH_OPEN_OK)
+        return -1;
+    sa->last_rx_ms = rx->now_ms;
+    ike_sa_describe(sa, d, sizeof(d));
+    for (const struct ike_payload *pl = NULL; (pl = ike_chain_find(&in, IKE_PL_NOTIFY, pl));) {
+        struct ike_notify n;
+        struct ike_error e;
+        if (ike_pl_notify(pl, &n, &e) == IKE_OK && n.type < 16384) {
+            *notify = n.type;
+            return 1;
+        }
+    }
+    struct exch_ccs_req r;
+    const char *why = NULL;
+    if (exch_ccs_parse(&in, &r, &why) != 0 || !r.has_ke) {
+        log_notice("%s: the answer to our IKE SA rekey is malformed: %s", d, why ? why : "no KE");
+        return -1;
+    }
+    /* The one proposal we made, with the peer's new SPI. */
+    struct ike_proposal_choice ch;
+    uint16_t want = 0;
+    struct iked_settings one;
+    memset(&one, 0, sizeof(one));
+    one.ike[0].suite = sa->suite;
+    one.n_ike = 1;
+    const struct ike_proposal *p = r.sapl.n_prop == 1 ? &r.sapl.prop[0] : NULL;
+    uint64_t zero = 0;
+    if (!p || p->spi_len != 8 || memcmp(p->spi, &zero, 8) == 0 ||
+        ike_proposal_select_ike(&one, &r.sapl, r.ke.group, &ch, &want) != 0 || want ||
+        r.ke.data.len != ike_dh_public_len(sa->suite.dh)) {
+        log_notice("%s: the answer to our IKE SA rekey chose what we did not offer", d);
+        return -1;
+    }
+    uint8_t gir[EXCH_MAX_KE];
+    size_t gir_len = 0;
+    if (ike_dh_derive(rq->dh, r.ke.data.ptr, r.ke.data.len, gir, sizeof(gir), &gir_len) !=
+        IKE_CRYPTO_OK) {
+        log_notice("%s: the answer to our IKE SA rekey has an invalid KE", d);
+        return -1;
+    }
+    struct ike_sa *nsa = ike_sa_new();
+    if (!nsa) {
+        ike_crypto_wipe(gir, sizeof(gir));
+        return -1;
+    }
+    nsa->we_initiator = true;
+    nsa->spi_i = rq->spi_i;
+    memcpy(&nsa->spi_r, p->spi, 8);
+    nsa->suite = sa->suite;
+    ike_span gs = {gir, gir_len}, ni = {rq->ni, sizeof(rq->ni)}, nr = r.ni;
+    ike_crypto_err ce =
+        ike_keys_ike_rekey(&sa->keys, &sa->suite, &gs, &ni, &nr, (const uint8_t *)&nsa->spi_i,
+                           (const uint8_t *)&nsa->spi_r, &nsa->keys);
+    ike_crypto_wipe(gir, sizeof(gir));
+    if (ce != IKE_CRYPTO_OK || exch_rekey_ike_inherit(nsa, sa, rx) < 0) {
+        log_err("%s: our IKE SA rekey: %s", d,
+                ce != IKE_CRYPTO_OK ? ike_crypto_strerror(ce) : "out of memory");
+        ike_sa_free(nsa);
+        return -1;
+    }
+    ike_keys_drop_auth(&nsa->keys);
+    size_t common = ni.len < nr.len ? ni.len : nr.len;
+    int cmp = memcmp(ni.ptr, nr.ptr, common);
+    const ike_span *low = cmp < 0 || (cmp == 0 && ni.len <= nr.len) ? &ni : &nr;
+    rq->low_nonce_len =
+        (uint8_t)(low->len < sizeof(rq->low_nonce) ? low->len : sizeof(rq->low_nonce));
+    memcpy(rq->low_nonce, low->ptr, rq->low_nonce_len);
+    sa->state = IKE_SA_REKEYED;
+    sa->rekeyed_ms = rx->now_ms;
+    sa->lease_moved = true;
+    log_info("%s: IKE SA rekeyed by us: new SPIs %016llx %016llx", d,
+             (unsigned long long)be64toh(nsa->spi_i), (unsigned long long)be64toh(nsa->spi_r));
+    (void)env;
+    *nsa_out = nsa;
     return 0;
 }

@@ -108,9 +108,9 @@ int ike_exch_error_response(struct ike_sa *sa, uint8_t exchange, uint32_t msgid,
  * initiator: what is kept between request and response. */
 struct ike_rekey_child_req {
     uint8_t ni[32];
-    ike_dh *dh;          /* PFS: our key pair; NULL without */
-    struct child_sa *c;  /* the new SA: our SPI, the proposal, the selectors;
-                          * the peer's SPI and the keys after the response */
+    ike_dh *dh;         /* PFS: our key pair; NULL without */
+    struct child_sa *c; /* the new SA: our SPI, the proposal, the selectors;
+                         * the peer's SPI and the keys after the response */
     uint32_t msgid;
     /* After the response: the lower of Ni and Nr (first 32 octets), for
      * the collision rule of §2.8.1. */
@@ -131,6 +131,27 @@ int ike_exch_rekey_child_reply(const struct ike_env *env, struct ike_sa *sa,
  * holds the lowest nonce, so the SA it made is the redundant one. */
 bool ike_exch_rekey_child_lost(const struct ike_sa *sa, const struct ike_rekey_child_req *rq);
 void ike_exch_rekey_child_req_clear(struct ike_rekey_child_req *rq);
+
+/* The gateway's IKE SA rekey (§1.3.2, §2.18): we become the new SA's
+ * original initiator. */
+struct ike_rekey_ike_req {
+    uint8_t ni[32];
+    ike_dh *dh;
+    uint64_t spi_i; /* ours in the new SA (wire order) */
+    uint32_t msgid;
+    uint8_t low_nonce[32]; /* after the response, as for a CHILD rekey */
+    uint8_t low_nonce_len;
+};
+/* The request, with the SA's own suite. 0 or -1. */
+int ike_exch_rekey_ike_request(const struct ike_env *env, struct ike_sa *sa,
+                               struct ike_rekey_ike_req *rq, struct ike_tx *tx);
+/* The response: 0 with *nsa the new IKE SA (the CHILD SAs, identity and
+ * lease moved to it; sa is IKE_SA_REKEYED), 1 for an error notify
+ * (*notify), -1 when not the authentic response or not acceptable. */
+int ike_exch_rekey_ike_reply(const struct ike_env *env, struct ike_sa *sa,
+                             struct ike_rekey_ike_req *rq, const struct ike_rx *rx,
+                             const struct ike_msg *m, struct ike_sa **nsa, uint16_t *notify);
+void ike_exch_rekey_ike_req_clear(struct ike_rekey_ike_req *rq);
 
 /* An INFORMATIONAL request deleting one CHILD SA (its inbound SPI, which
  * the DELETE names, §3.11). Our next message ID. 0 or -1. */

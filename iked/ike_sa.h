@@ -55,6 +55,10 @@ struct child_sa {
 
 struct ike_sa {
     uint64_t spi_i, spi_r; /* network byte order, as on the wire */
+    /* We are this IKE SA's original initiator: the gateway rekeyed it
+     * (RFC 7296 §2.18). Our messages carry the Initiator flag and SK_ei/
+     * SK_ai; our SPI is spi_i. Every SA made by IKE_SA_INIT has it false. */
+    bool we_initiator;
     enum ike_sa_state state;
     struct sockaddr_storage local, remote; /* current addresses and ports */
     bool natt;                             /* a NAT between us: IKE on 4500, ESP in UDP */
@@ -139,10 +143,17 @@ struct ike_sa {
 /* What our outstanding request is (req_kind). */
 enum ike_sa_req {
     IKE_SA_REQ_NONE,
-    IKE_SA_REQ_CHILD_REKEY, /* CREATE_CHILD_SA rekeying sa->child */
+    IKE_SA_REQ_CHILD_REKEY,  /* CREATE_CHILD_SA rekeying sa->child */
     IKE_SA_REQ_CHILD_DELETE, /* INFORMATIONAL deleting sa->child_old */
     IKE_SA_REQ_IKE_REKEY,    /* CREATE_CHILD_SA rekeying this IKE SA */
+    IKE_SA_REQ_IKE_DELETE,   /* INFORMATIONAL deleting this (rekeyed) IKE SA */
 };
+
+/* Our SPI of the SA (the one the peer's messages are found by). */
+static inline uint64_t ike_sa_our_spi(const struct ike_sa *sa)
+{
+    return sa->we_initiator ? sa->spi_i : sa->spi_r;
+}
 
 struct ike_sa *ike_sa_new(void);
 /* Drops what only IKE_AUTH needed (init messages, nonces, SK_p keys). */

@@ -478,7 +478,7 @@ int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *
         del->installed = false;
     }
     call->ik = ik;
-    call->spi_r = sa->spi_r;
+    call->spi_r = ike_sa_our_spi(sa);
     call->add_spi_in = add ? add->spi_in : 0;
     call->done = done;
     size_t n_ops = b->n_ops;

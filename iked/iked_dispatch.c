@@ -31,7 +31,8 @@ struct iked_job {
     struct iked *ik;
     struct ike_sa *sa;     /* the SA worked on; NULL for IKE_SA_INIT */
     struct ike_sa *new_sa; /* IKE_SA_INIT's result */
-    struct ike_sa *rekeyed; /* an IKE SA rekey's new SA */
+    /* An IKE SA rekey's new SA. */
+    struct ike_sa *rekeyed;
     uint64_t init_spi_i;   /* IKE_SA_INIT in flight: initiator SPI */
     struct iked_job *next_init;
     uint8_t *buf;
@@ -408,11 +409,14 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
     uint64_t spi_i, spi_r;
     memcpy(&spi_i, h.ispi, 8);
     memcpy(&spi_r, h.rspi, 8);
+    /* Our SPI: the responder's, unless the sender is the original
+     * responder (no Initiator flag): then we initiated (a gateway rekey). */
+    uint64_t ours = (h.flags & IKE_FLAG_INITIATOR) ? spi_r : spi_i;
     if (h.flags & IKE_FLAG_RESPONSE) {
         /* An answer to our DELETE or liveness request: it counts as a sign
          * of life only once authenticated (cheap symmetric crypto: fine on
          * the loop, and rare). */
-        struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, spi_r);
+        struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, ours);
         struct ike_msg m;
         if (!sa || sa->busy)
             return;
@@ -459,8 +463,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
             ik->rx_dropped++;
         return;
     }
-    struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, spi_r);
-    if (!sa || sa->spi_i != spi_i) {
+    struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, ours);
+    if (!sa || sa->spi_i != spi_i || sa->spi_r != spi_r) {
         log_debug("IKE message for an unknown SA from %s dropped",
                   iked_addr_str(remote, from, sizeof(from)));
         ik->rx_dropped++;
@@ -478,9 +482,8 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         return;
     }
     if (h.msgid != sa->next_msgid || sa->busy) {
-        log_debug("%s message %u from %s dropped: %s (expected %u)",
-                  ike_exchange_name(h.exchange), h.msgid,
-                  iked_addr_str(remote, from, sizeof(from)),
+        log_debug("%s message %u from %s dropped: %s (expected %u)", ike_exchange_name(h.exchange),
+                  h.msgid, iked_addr_str(remote, from, sizeof(from)),
                   sa->busy ? "the SA is busy" : "unexpected message ID", sa->next_msgid);
         ik->rx_dropped++;
         return;

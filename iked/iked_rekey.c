@@ -195,6 +195,10 @@ bool iked_rekey_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
     if (sa->busy)
         return false;
     if (sa->state == IKE_SA_REKEYED) {
+        if (sa->req_kind == IKE_SA_REQ_IKE_DELETE) {
+            iked_rekey_init_sweep(ik, sa, now_ms); /* our DELETE's retransmissions */
+            return true;
+        }
         if (now_ms - sa->rekeyed_ms < IKED_REKEYED_GRACE_MS)
             return true; /* nothing else to do for it: no DPD */
         iked_sa_destroy(ik, sa, false, "rekeyed, and its DELETE never came");

@@ -37,6 +37,7 @@ struct iked_req {
     uint8_t *buf; /* as sent, for retransmissions */
     size_t len;
     struct ike_rekey_child_req rq; /* IKE_SA_REQ_CHILD_REKEY */
+    struct ike_rekey_ike_req irq;  /* IKE_SA_REQ_IKE_REKEY */
     /* IKE_SA_REQ_CHILD_DELETE: the answer ends sa->child_old (its pair
      * out of the kernel) when drop_old is set. */
     bool drop_old;
@@ -49,8 +50,10 @@ struct iked_rekey_job {
     struct iked *ik;
     struct ike_sa *sa;
     struct iked_req *r;
-    bool reading; /* the response; else building the request */
-    uint8_t *buf; /* the response */
+    bool reading;       /* the response; else building the request */
+    bool ike;           /* the IKE SA's rekey; else the CHILD SA's */
+    struct ike_sa *nsa; /* the IKE SA rekey's result */
+    uint8_t *buf;       /* the response */
     struct ike_rx rx;
     struct ike_tx tx;
     int rc;
@@ -78,6 +81,7 @@ static void iked_req_free(struct iked_req *r)
             break;
         }
     ike_exch_rekey_child_req_clear(&r->rq);
+    ike_exch_rekey_ike_req_clear(&r->irq);
     free(r->buf);
     free(r);
 }
@@ -148,7 +152,8 @@ static void iked_rekey_job_work(uv_work_t *req)
     struct iked_rekey_job *j = req->data;
     const struct ike_env *env = &j->ik->env;
     if (!j->reading) {
-        j->rc = ike_exch_rekey_child_request(env, j->sa, &j->r->rq, &j->tx);
+        j->rc = j->ike ? ike_exch_rekey_ike_request(env, j->sa, &j->r->irq, &j->tx)
+                       : ike_exch_rekey_child_request(env, j->sa, &j->r->rq, &j->tx);
         return;
     }
     struct ike_msg m;
@@ -157,7 +162,11 @@ static void iked_rekey_job_work(uv_work_t *req)
         j->rc = -1;
         return;
     }
-    j->rc = ike_exch_rekey_child_reply(env, j->sa, &j->r->rq, &j->rx, &m, &j->notify, &j->group);
+    if (j->ike)
+        j->rc = ike_exch_rekey_ike_reply(env, j->sa, &j->r->irq, &j->rx, &m, &j->nsa, &j->notify);
+    else
+        j->rc =
+            ike_exch_rekey_child_reply(env, j->sa, &j->r->rq, &j->rx, &m, &j->notify, &j->group);
 }
 
 static int iked_rekey_queue(struct iked *ik, struct iked_rekey_job *j)
@@ -334,6 +343,101 @@ static void iked_rekey_init_refused(struct iked *ik, struct ike_sa *sa, struct i
     }
 }
 
+/* ---- the IKE SA rekey the gateway starts (ike_lifetime) ---- */
+
+static void iked_rekey_ike_later(struct iked *ik, struct ike_sa *sa, uint64_t ms)
+{
+    uint32_t rnd = 0;
+    ike_crypto_random((uint8_t *)&rnd, sizeof(rnd));
+    sa->ike_rekey_due_ms = iked_rekey_now(ik) + ms + (ms ? rnd % (2 * ms) : 0);
+}
+
+static void iked_rekey_try_ike(struct iked *ik, struct ike_sa *sa, uint64_t now)
+{
+    if (sa->state != IKE_SA_ESTABLISHED)
+        return;
+    if (!sa->ike_rekey_due_ms) {
+        /* From establishment: lifetime less margin and jitter. */
+        uint64_t from = sa->established_ms ? sa->established_ms : now;
+        sa->ike_rekey_due_ms = from + 1000ull * iked_rekey_soft_s(ik, ik->set.ike_lifetime_s);
+    }
+    if (now < sa->ike_rekey_due_ms || sa->busy || sa->req_kind != IKE_SA_REQ_NONE ||
+        sa->dpd_sent_ms || sa->child_old || sa->child_redundant || ik->stopping ||
+        (sa->child && !sa->child->installed))
+        return;
+    struct iked_rekey_job *j = calloc(1, sizeof(*j));
+    struct iked_req *r = j ? iked_req_new(sa) : NULL;
+    if (!r) {
+        free(j);
+        return;
+    }
+    j->sa = sa;
+    j->r = r;
+    j->ike = true;
+    if (iked_rekey_queue(ik, j) < 0) {
+        iked_req_free(r);
+        free(j);
+        return;
+    }
+    sa->req_kind = IKE_SA_REQ_IKE_REKEY;
+    sa->req_sent_ms = 0;
+}
+
+/* The old IKE SA's DELETE, once the new one is in the table. */
+static void iked_rekey_ike_delete_old(struct iked *ik, struct ike_sa *old)
+{
+    struct iked_req *r = iked_req_new(old);
+    struct ike_tx tx = {0};
+    uint32_t msgid = old->our_next_msgid;
+    if (!r || ike_exch_delete_request(&ik->env, old, &tx) < 0) {
+        if (r)
+            iked_req_free(r);
+        free(tx.buf);
+        iked_sa_destroy(ik, old, false, "rekeyed by us");
+        return;
+    }
+    r->buf = tx.buf;
+    r->len = tx.len;
+    iked_req_send(ik, old, r, IKE_SA_REQ_IKE_DELETE, msgid);
+}
+
+static void iked_rekey_ike_job_done(struct iked *ik, struct ike_sa *sa, struct iked_rekey_job *j)
+{
+    char d[160];
+    ike_sa_describe(sa, d, sizeof(d));
+    if (!j->reading) {
+        if (j->rc < 0) {
+            log_err("%s: building our IKE SA rekey failed; trying again in a minute", d);
+            iked_rekey_forget(ik, sa);
+            iked_rekey_ike_later(ik, sa, 60000);
+            return;
+        }
+        j->r->buf = j->tx.buf;
+        j->r->len = j->tx.len;
+        j->tx.buf = NULL;
+        iked_req_send(ik, sa, j->r, IKE_SA_REQ_IKE_REKEY, j->r->irq.msgid);
+        return;
+    }
+    if (j->rc < 0)
+        return; /* not the answer: retransmissions go on */
+    iked_rekey_forget(ik, sa);
+    if (j->rc > 0) {
+        if (j->notify == IKE_N_TEMPORARY_FAILURE) {
+            log_info("%s: our IKE SA rekey: TEMPORARY_FAILURE; trying again later", d);
+            iked_rekey_ike_later(ik, sa, IKED_REKEY_BUSY_MS);
+        } else {
+            log_warn("%s: our IKE SA rekey refused: %s; the device may rekey it", d,
+                     ike_notify_name(j->notify));
+            sa->ike_rekey_due_ms = UINT64_MAX;
+        }
+        return;
+    }
+    struct ike_sa *nsa = j->nsa;
+    j->nsa = NULL;
+    if (iked_rekey_ike_answered(ik, sa, nsa))
+        iked_rekey_ike_delete_old(ik, sa);
+}
+
 static void iked_rekey_job_done(uv_work_t *req, int status)
 {
     struct iked_rekey_job *j = req->data;
@@ -341,11 +445,19 @@ static void iked_rekey_job_done(uv_work_t *req, int status)
     struct ike_sa *sa = j->sa;
     ik->jobs--;
     sa->busy = false;
+    if (j->nsa && (status == UV_ECANCELED || sa->destroy_pending || ik->stopping)) {
+        iked_rekey_ike_abandon(sa, j->nsa);
+        j->nsa = NULL;
+    }
     if (status == UV_ECANCELED || sa->destroy_pending || ik->stopping) {
         if (sa->destroy_pending)
             iked_sa_destroy(ik, sa, sa->destroy_notify, "terminated");
         else
             iked_rekey_forget(ik, sa);
+        goto out;
+    }
+    if (j->ike) {
+        iked_rekey_ike_job_done(ik, sa, j);
         goto out;
     }
     if (!j->reading) {
@@ -397,6 +509,13 @@ bool iked_rekey_response(struct iked *ik, struct ike_sa *sa, const uint8_t *buf,
                         .remote = *remote,
                         .natt_port = natt_port,
                         .now_ms = iked_rekey_now(ik)};
+    if (sa->req_kind == IKE_SA_REQ_IKE_DELETE) {
+        struct ike_msg m;
+        if (ike_msg_parse(&m, buf, len, &err) == IKE_OK &&
+            ike_exch_response(&ik->env, sa, &rx, &m) == 0)
+            iked_sa_destroy(ik, sa, false, "rekeyed by us");
+        return true;
+    }
     if (sa->req_kind == IKE_SA_REQ_CHILD_DELETE) {
         struct ike_msg m;
         if (ike_msg_parse(&m, buf, len, &err) != IKE_OK ||
@@ -412,7 +531,8 @@ bool iked_rekey_response(struct iked *ik, struct ike_sa *sa, const uint8_t *buf,
         }
         return true;
     }
-    if (sa->req_kind != IKE_SA_REQ_CHILD_REKEY || h.exchange != IKE_EXCH_CREATE_CHILD_SA)
+    if ((sa->req_kind != IKE_SA_REQ_CHILD_REKEY && sa->req_kind != IKE_SA_REQ_IKE_REKEY) ||
+        h.exchange != IKE_EXCH_CREATE_CHILD_SA)
         return true;
     struct iked_rekey_job *j = calloc(1, sizeof(*j));
     uint8_t *copy = j ? malloc(len) : NULL;
@@ -427,6 +547,7 @@ bool iked_rekey_response(struct iked *ik, struct ike_sa *sa, const uint8_t *buf,
     j->sa = sa;
     j->r = r;
     j->reading = true;
+    j->ike = sa->req_kind == IKE_SA_REQ_IKE_REKEY;
     if (iked_rekey_queue(ik, j) < 0) {
         free(copy);
         free(j);
@@ -438,10 +559,10 @@ bool iked_rekey_response(struct iked *ik, struct ike_sa *sa, const uint8_t *buf,
 
 void iked_rekey_schedule_ike(struct iked *ik, struct ike_sa *sa)
 {
-    (void)ik;
-    /* The gateway does not start IKE SA rekeys (it would have to become
-     * the new SA's original initiator): the device rekeys the IKE SA. */
-    sa->ike_rekey_due_ms = 0;
+    /* A new IKE SA's lifetime starts now (the sweep would count it from
+     * establishment, which is now too). */
+    sa->ike_rekey_due_ms =
+        iked_rekey_now(ik) + 1000ull * iked_rekey_soft_s(ik, ik->set.ike_lifetime_s);
 }
 
 bool iked_rekey_init_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
@@ -452,6 +573,11 @@ bool iked_rekey_init_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
         uint64_t next = sa->req_sent_ms + (uint64_t)IKED_REQ_FIRST_RETRY_MS * ((1ull << n) - 1);
         if (!r || now_ms < next)
             return false;
+        if (sa->req_tries >= IKED_REQ_MAX_TRIES && sa->req_kind == IKE_SA_REQ_IKE_DELETE) {
+            /* The new SA carries on; this one just goes. */
+            iked_sa_destroy(ik, sa, false, "rekeyed by us; its DELETE unanswered");
+            return true;
+        }
         if (sa->req_tries >= IKED_REQ_MAX_TRIES) {
             char why[96];
             snprintf(why, sizeof(why), "peer dead: our %s request unanswered after %u sends",
@@ -466,6 +592,7 @@ bool iked_rekey_init_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
         return false;
     }
     iked_rekey_try_child(ik, sa, now_ms);
+    iked_rekey_try_ike(ik, sa, now_ms);
     return false;
 }
 

@@ -331,6 +331,77 @@ static void test_ike_rekey(void **state)
     ti_fini(&t);
 }
 
+/* The gateway rekeys the IKE SA: it becomes the new SA's original
+ * initiator; both directions then work with the keys each side derived. */
+static void test_gateway_ike_rekey(void **state)
+{
+    (void)state;
+    struct ti t;
+    struct ti_auth_result r;
+    struct ike_sa *sa = up(&t, &r);
+    struct child_sa *child = sa->child;
+    struct ike_rekey_ike_req irq;
+    struct ike_tx tx;
+    assert_int_equal(ike_exch_rekey_ike_request(&F.env, sa, &irq, &tx), 0);
+    sa->req_kind = IKE_SA_REQ_IKE_REKEY;
+    struct ti_rekey rk = {0};
+    size_t len;
+    uint8_t *resp = ti_answer_ike_rekey(&t, &rk, tx.buf, tx.len, &len);
+    free(tx.buf);
+    assert_non_null(resp);
+
+    struct ike_rx rx;
+    struct ike_msg m;
+    struct ike_error e;
+    memset(&rx, 0, sizeof(rx));
+    ti_default_addrs(&rx.local, &rx.remote);
+    rx.buf = resp;
+    rx.len = len;
+    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    struct ike_sa *nsa = NULL;
+    uint16_t notify = 0;
+    assert_int_equal(ike_exch_rekey_ike_reply(&F.env, sa, &irq, &rx, &m, &nsa, &notify), 0);
+    free(resp);
+    assert_non_null(nsa);
+    assert_true(nsa->we_initiator);
+    assert_memory_equal(&nsa->spi_i, &irq.spi_i, 8);
+    assert_memory_equal(&nsa->spi_i, t.spi_i, 8);
+    assert_memory_equal(&nsa->spi_r, t.spi_r, 8);
+    assert_int_equal(ike_sa_our_spi(nsa), nsa->spi_i);
+    assert_ptr_equal(nsa->child, child);
+    assert_int_equal(sa->state, IKE_SA_REKEYED);
+    ike_exch_rekey_ike_req_clear(&irq);
+
+    /* The device's request on the new SA (no Initiator flag now) and the
+     * gateway's answer (with it). */
+    uint8_t *req = ti_request(&t, IKE_EXCH_INFORMATIONAL, NULL, NULL, &len);
+    assert_int_equal(drive_request(&F, nsa, req, len, &tx), IKE_EXCH_REPLY);
+    free(req);
+    assert_int_equal(ti_open(&t, tx.buf, tx.len, true, &m, plain), 0);
+    assert_int_equal(m.hdr.flags, IKE_FLAG_RESPONSE | IKE_FLAG_INITIATOR);
+    free(tx.buf);
+    /* The gateway's liveness check on it, answered by the device. */
+    assert_int_equal(ike_exch_liveness_request(&F.env, nsa, &tx), 0);
+    assert_int_equal(ti_open(&t, tx.buf, tx.len, false, &m, plain), 0);
+    uint32_t id = m.hdr.msgid;
+    free(tx.buf);
+    resp = ti_response(&t, IKE_EXCH_INFORMATIONAL, id, &len);
+    rx.buf = resp;
+    rx.len = len;
+    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    assert_int_equal(ike_exch_response(&F.env, nsa, &rx, &m), 0);
+    free(resp);
+    /* A CHILD SA rekey by the device on it: keys from the new SK_d. */
+    struct ti_rekey crk = {.esp = GCM128};
+    assert_int_equal(send_rekey_child(&t, nsa, t.esp_spi, &crk), IKE_EXCH_REKEY_CHILD);
+    assert_child_keys(nsa->child, &crk.keys, false);
+    ti_rekey_clear(&crk);
+    ti_rekey_clear(&rk);
+    ike_sa_free(sa);
+    ike_sa_free(nsa);
+    ti_fini(&t);
+}
+
 /* The gateway rekeys; the initiator answers. With a collision, the
  * initiator's own rekey of the same SA arrives first. */
 static void gateway_rekey(bool pfs, int collision)
@@ -430,9 +501,10 @@ static void test_collision(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_child_rekey),     cmocka_unit_test(test_child_rekey_pfs),
-        cmocka_unit_test(test_child_rekey_bad), cmocka_unit_test(test_ike_rekey),
-        cmocka_unit_test(test_gateway_rekey),   cmocka_unit_test(test_collision),
+        cmocka_unit_test(test_child_rekey),       cmocka_unit_test(test_child_rekey_pfs),
+        cmocka_unit_test(test_child_rekey_bad),   cmocka_unit_test(test_ike_rekey),
+        cmocka_unit_test(test_gateway_rekey),     cmocka_unit_test(test_collision),
+        cmocka_unit_test(test_gateway_ike_rekey),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

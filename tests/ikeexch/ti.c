@@ -311,7 +311,8 @@ static void ti_open_sk(struct ti *t, struct ike_wr *w, uint8_t exchange, uint8_t
     memcpy(h.ispi, t->spi_i, 8);
     memcpy(h.rspi, t->spi_r, 8);
     h.exchange = exchange;
-    h.flags = flags;
+    /* After the gateway rekeyed the IKE SA, we are its original responder. */
+    h.flags = t->orig_responder ? (uint8_t)(flags & ~IKE_FLAG_INITIATOR) : flags;
     h.msgid = msgid;
     const ike_encr_info *ei = ike_crypto_encr_info(t->suite.encr, t->suite.encr_keybits);
     ike_wr_init_dyn(w, 0);
@@ -404,9 +405,11 @@ int ti_open(struct ti *t, const uint8_t *buf, size_t len, bool response, struct 
     size_t plen = 0;
     if (ike_msg_parse(m, buf, len, &e) != IKE_OK || !m->sk || m->sk->type != IKE_PL_SK)
         return -1;
-    if (response && (m->hdr.flags != IKE_FLAG_RESPONSE || m->hdr.msgid != t->msgid - 1))
+    uint8_t peer_i = t->orig_responder ? IKE_FLAG_INITIATOR : 0;
+    if (response &&
+        (m->hdr.flags != (IKE_FLAG_RESPONSE | peer_i) || m->hdr.msgid != t->msgid - 1))
         return -1;
-    if (!response && m->hdr.flags != 0)
+    if (!response && m->hdr.flags != peer_i)
         return -1;
     if (memcmp(m->hdr.ispi, t->spi_i, 8) || memcmp(m->hdr.rspi, t->spi_r, 8))
         return -1;

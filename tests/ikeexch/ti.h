@@ -141,6 +141,10 @@ struct ti {
     ike_sa_keys keys;
     bool have_keys;
     uint32_t msgid; /* our next request */
+    /* The gateway rekeyed the IKE SA (ti_answer_ike_rekey): we are the
+     * original responder now (no Initiator flag; keys swapped in `keys`
+     * so that sk_i is still what we send with). */
+    bool orig_responder;
     uint32_t esp_spi;
     uint32_t peer_hash_mask;
     /* from the IKE_SA_INIT response */
@@ -225,6 +229,11 @@ int ti_rekey_ike_response(struct ti *t, struct ti_rekey *rk, const uint8_t *buf,
  * response is malloc'd; NULL when the request does not open. */
 uint8_t *ti_answer_child_rekey(struct ti *t, struct ti_rekey *rk, const uint8_t *req,
                                size_t req_len, uint32_t *rekeyed_spi, size_t *len);
+/* Answers the gateway's IKE SA rekey request; t is then the new IKE SA,
+ * as its original responder. The response is malloc'd; NULL when the
+ * request does not open. */
+uint8_t *ti_answer_ike_rekey(struct ti *t, struct ti_rekey *rk, const uint8_t *req, size_t req_len,
+                             size_t *len);
 void ti_rekey_clear(struct ti_rekey *rk);
 
 /* ---- driving the responder -------------------------------------------- */

@@ -319,3 +319,64 @@ out:
     free(plain);
     return out;
 }
+
+static void tr_fill_ike_answer(struct ike_wr *w, void *arg)
+{
+    struct ti_rekey *rk = arg;
+    const ike_suite *s = &rk->ike;
+    ike_wr_sa_begin(w);
+    ike_wr_proposal_begin(w, 1, IKE_PROTO_IKE, rk->my_ike_spi, 8);
+    ike_wr_transform(w, IKE_XF_ENCR, s->encr, s->encr_keybits);
+    ike_wr_transform(w, IKE_XF_PRF, s->prf, 0);
+    if (s->integ)
+        ike_wr_transform(w, IKE_XF_INTEG, s->integ, 0);
+    ike_wr_transform(w, IKE_XF_DH, s->dh, 0);
+    ike_wr_proposal_end(w);
+    ike_wr_sa_end(w);
+    ike_wr_nonce(w, rk->ni, sizeof(rk->ni));
+    tr_write_ke(w, rk);
+}
+
+uint8_t *ti_answer_ike_rekey(struct ti *t, struct ti_rekey *rk, const uint8_t *req, size_t req_len,
+                             size_t *len)
+{
+    struct ike_msg m;
+    struct ike_sa_pl sapl;
+    struct ike_ke ke;
+    uint8_t *plain = malloc(req_len);
+    uint8_t *out = NULL;
+    if (ti_open(t, req, req_len, false, &m, plain) < 0 ||
+        m.hdr.exchange != IKE_EXCH_CREATE_CHILD_SA || tr_read(rk, &m, &sapl, &ke, NULL) < 0 ||
+        sapl.n_prop != 1 || sapl.prop[0].spi_len != 8 || !rk->got_ke)
+        goto out;
+    uint8_t gw_spi[8], their_ni[256];
+    size_t their_len = rk->nr_len;
+    memcpy(gw_spi, sapl.prop[0].spi, 8);
+    memcpy(their_ni, rk->nr, their_len);
+    rk->ike = t->suite;
+    if (ike_crypto_random(rk->my_ike_spi, 8) != IKE_CRYPTO_OK)
+        tr_die("random");
+    tr_nonce_and_dh(rk, t->suite.dh);
+    rk->got_ke = true;
+    uint8_t gir[512];
+    size_t gl = tr_gir(rk, &ke, gir, sizeof(gir));
+    ike_span g = {gir, gl}, ni = {their_ni, their_len}, nr = {rk->ni, sizeof(rk->ni)};
+    ike_sa_keys nk;
+    if (ike_keys_ike_rekey(&t->keys, &t->suite, &g, &ni, &nr, gw_spi, rk->my_ike_spi, &nk) !=
+        IKE_CRYPTO_OK)
+        tr_die("ike_keys_ike_rekey");
+    out = ti_response_with(t, IKE_EXCH_CREATE_CHILD_SA, m.hdr.msgid, tr_fill_ike_answer, rk, len);
+    /* From now on the new IKE SA, where the gateway is the initiator. */
+    memcpy(t->spi_i, gw_spi, 8);
+    memcpy(t->spi_r, rk->my_ike_spi, 8);
+    ike_keys_wipe(&t->keys);
+    t->keys = nk;
+    ike_sk_dir tmp = t->keys.sk_i;
+    t->keys.sk_i = t->keys.sk_r;
+    t->keys.sk_r = tmp;
+    t->orig_responder = true;
+    t->msgid = 0;
+out:
+    free(plain);
+    return out;
+}
