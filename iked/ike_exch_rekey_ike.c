@@ -62,7 +62,11 @@ enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa
         log_info("%s: IKE SA rekey refused with NO_ADDITIONAL_SAS", d);
         return rekey_ike_refuse(sa, m, IKE_N_NO_ADDITIONAL_SAS, NULL, 0, tx);
     }
-    if (sa->state != IKE_SA_ESTABLISHED || sa->req_kind != IKE_SA_REQ_NONE || sa->child_old) {
+    /* Our own IKE SA rekey outstanding: answer as usual; the nonces decide
+     * afterwards which new SA is redundant (§2.8.1, §2.25.2). */
+    bool collision = sa->req_kind == IKE_SA_REQ_IKE_REKEY;
+    if (sa->state != IKE_SA_ESTABLISHED || (sa->req_kind != IKE_SA_REQ_NONE && !collision) ||
+        sa->child_old) {
         /* §2.25: another exchange on this SA first (our request, or the
          * DELETE of a replaced CHILD SA); the peer tries again. */
         log_info("%s: IKE SA rekey while %s: TEMPORARY_FAILURE", d,
@@ -149,6 +153,18 @@ enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa
         return IKE_EXCH_DROP;
     }
     exch_cache_response(sa, m->hdr.msgid, tx);
+    sa->collision_nonce_len = 0;
+    if (collision) {
+        size_t common = ni.len < sizeof(nr) ? ni.len : sizeof(nr);
+        int cmp = memcmp(ni.ptr, nr, common);
+        const uint8_t *low = cmp < 0 || (cmp == 0 && ni.len <= sizeof(nr)) ? ni.ptr : nr;
+        size_t low_len = low == nr ? sizeof(nr) : ni.len;
+        sa->collision_nonce_len =
+            (uint8_t)(low_len < sizeof(sa->collision_nonce) ? low_len
+                                                            : sizeof(sa->collision_nonce));
+        memcpy(sa->collision_nonce, low, sa->collision_nonce_len);
+        log_info("%s: simultaneous IKE SA rekey: the lowest nonce decides which SA goes", d);
+    }
     sa->state = IKE_SA_REKEYED;
     sa->rekeyed_ms = rx->now_ms;
     /* The new SA holds the lease now: the old one must not release it. */

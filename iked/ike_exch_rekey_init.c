@@ -208,6 +208,13 @@ int ike_exch_delete_child_request(const struct ike_env *env, struct ike_sa *sa, 
     return 0;
 }
 
+bool ike_exch_rekey_ike_lost(const struct ike_sa *sa, const struct ike_rekey_ike_req *rq)
+{
+    size_t a = rq->low_nonce_len, b = sa->collision_nonce_len;
+    int cmp = memcmp(rq->low_nonce, sa->collision_nonce, a < b ? a : b);
+    return cmp < 0 || (cmp == 0 && a < b);
+}
+
 void ike_exch_rekey_ike_req_clear(struct ike_rekey_ike_req *rq)
 {
     ike_dh_free(rq->dh);

@@ -152,6 +152,10 @@ int ike_exch_rekey_ike_reply(const struct ike_env *env, struct ike_sa *sa,
                              struct ike_rekey_ike_req *rq, const struct ike_rx *rx,
                              const struct ike_msg *m, struct ike_sa **nsa, uint16_t *notify);
 void ike_exch_rekey_ike_req_clear(struct ike_rekey_ike_req *rq);
+/* After a collision (the peer's IKE SA rekey answered while ours was out:
+ * sa->collision_nonce set): true when our exchange holds the lowest nonce,
+ * so the IKE SA it made is the redundant one, ours to delete. */
+bool ike_exch_rekey_ike_lost(const struct ike_sa *sa, const struct ike_rekey_ike_req *rq);
 
 /* An INFORMATIONAL request deleting one CHILD SA (its inbound SPI, which
  * the DELETE names, §3.11). Our next message ID. 0 or -1. */

@@ -127,8 +127,10 @@ struct ike_sa {
      * wants it). */
     bool child_rekey_pfs_flipped;
     /* When this SA became IKE_SA_REKEYED (its successor's DELETE for it
-     * is awaited until a grace period has passed). */
+     * is awaited until a grace period has passed), and our SPI of that
+     * successor (a simultaneous IKE SA rekey needs to find it). */
     uint64_t rekeyed_ms;
+    uint64_t rekeyed_to;
     /* Our own outstanding request (iked_rekey.c): which one, its message
      * ID, first send and tries (retransmitted with back-off). */
     uint8_t req_kind; /* IKE_SA_REQ_* */

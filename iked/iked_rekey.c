@@ -172,6 +172,7 @@ bool iked_rekey_ike_answered(struct iked *ik, struct ike_sa *old, struct ike_sa 
         iked_sa_table_unindex_identity(ik->sas, old);
         iked_sa_table_index_identity(ik->sas, nsa);
     }
+    old->rekeyed_to = ike_sa_our_spi(nsa);
     iked_rekey_schedule_ike(ik, nsa);
     log_notice("IKE SA rekeyed: %s", ike_sa_describe(nsa, d, sizeof(d)));
     return true;
@@ -195,8 +196,10 @@ bool iked_rekey_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
     if (sa->busy)
         return false;
     if (sa->state == IKE_SA_REKEYED) {
-        if (sa->req_kind == IKE_SA_REQ_IKE_DELETE) {
-            iked_rekey_init_sweep(ik, sa, now_ms); /* our DELETE's retransmissions */
+        if (sa->req_kind != IKE_SA_REQ_NONE) {
+            /* Our DELETE of it, or our rekey of it that collided with the
+             * peer's: retransmissions. */
+            iked_rekey_init_sweep(ik, sa, now_ms);
             return true;
         }
         if (now_ms - sa->rekeyed_ms < IKED_REKEYED_GRACE_MS)

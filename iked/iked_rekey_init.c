@@ -401,6 +401,51 @@ static void iked_rekey_ike_delete_old(struct iked *ik, struct ike_sa *old)
     iked_req_send(ik, old, r, IKE_SA_REQ_IKE_DELETE, msgid);
 }
 
+/* Both rekeyed the IKE SA (§2.8.1): the peer's new SA (peer_new, which has
+ * the CHILD SAs) and ours (nsa). The one made by the exchange with the
+ * lowest nonce goes, deleted by its creator; the old SA is deleted by the
+ * creator of the one that stays. */
+static void iked_rekey_ike_collision(struct iked *ik, struct ike_sa *old, struct ike_sa *nsa,
+                                     bool lost)
+{
+    char d[160];
+    ike_sa_describe(old, d, sizeof(d));
+    old->collision_nonce_len = 0;
+    struct ike_sa *peer_new = iked_sa_table_by_spi_r(ik->sas, old->rekeyed_to);
+    if (iked_sa_table_add(ik->sas, nsa) < 0) {
+        log_err("%s: out of memory in an IKE SA rekey collision", d);
+        ike_sa_free(nsa);
+        return;
+    }
+    if (lost || !peer_new) {
+        /* Ours is redundant (or the peer's is gone already): it has no
+         * CHILD SA; we delete it. The peer deletes the old one. */
+        log_info("%s: IKE SA rekey collision: ours has the lowest nonce and goes", d);
+        nsa->state = IKE_SA_REKEYED;
+        nsa->rekeyed_ms = iked_rekey_now(ik);
+        nsa->lease_moved = true;
+        iked_rekey_ike_delete_old(ik, nsa);
+        return;
+    }
+    /* The peer's is redundant: ours takes the CHILD SAs, identity and
+     * lease from it; the peer deletes it, we delete the old one. */
+    log_info("%s: IKE SA rekey collision: the peer's has the lowest nonce and goes", d);
+    nsa->child = peer_new->child;
+    nsa->child_old = peer_new->child_old;
+    nsa->child_out_pending = peer_new->child_out_pending;
+    peer_new->child = peer_new->child_old = NULL;
+    peer_new->child_out_pending = false;
+    peer_new->state = IKE_SA_REKEYED;
+    peer_new->rekeyed_ms = iked_rekey_now(ik);
+    peer_new->lease_moved = true;
+    if (peer_new->id_indexed) {
+        iked_sa_table_unindex_identity(ik->sas, peer_new);
+        iked_sa_table_index_identity(ik->sas, nsa);
+    }
+    iked_rekey_schedule_ike(ik, nsa);
+    iked_rekey_ike_delete_old(ik, old);
+}
+
 static void iked_rekey_ike_job_done(struct iked *ik, struct ike_sa *sa, struct iked_rekey_job *j)
 {
     char d[160];
@@ -420,6 +465,7 @@ static void iked_rekey_ike_job_done(struct iked *ik, struct ike_sa *sa, struct i
     }
     if (j->rc < 0)
         return; /* not the answer: retransmissions go on */
+    bool lost = j->rc == 0 && sa->collision_nonce_len && ike_exch_rekey_ike_lost(sa, &j->r->irq);
     iked_rekey_forget(ik, sa);
     if (j->rc > 0) {
         if (j->notify == IKE_N_TEMPORARY_FAILURE) {
@@ -434,6 +480,10 @@ static void iked_rekey_ike_job_done(struct iked *ik, struct ike_sa *sa, struct i
     }
     struct ike_sa *nsa = j->nsa;
     j->nsa = NULL;
+    if (sa->collision_nonce_len) {
+        iked_rekey_ike_collision(ik, sa, nsa, lost);
+        return;
+    }
     if (iked_rekey_ike_answered(ik, sa, nsa))
         iked_rekey_ike_delete_old(ik, sa);
 }

@@ -402,6 +402,75 @@ static void test_gateway_ike_rekey(void **state)
     ti_fini(&t);
 }
 
+/* Both rekey the IKE SA at once (§2.8.1): the device's request reaches
+ * the gateway while the gateway's is out; both exchanges complete, and the
+ * nonces say whose new SA goes. our_low: the gateway's exchange has the
+ * lowest nonce (its new SA is the redundant one). */
+static void ike_collision(bool our_low)
+{
+    struct ti t;
+    struct ti_auth_result r;
+    struct ike_sa *sa = up(&t, &r);
+    struct child_sa *child = sa->child;
+    struct ike_rekey_ike_req irq;
+    struct ike_tx gw_req, tx;
+    assert_int_equal(ike_exch_rekey_ike_request(&F.env, sa, &irq, &gw_req), 0);
+    sa->req_kind = IKE_SA_REQ_IKE_REKEY;
+
+    /* The device's own rekey, answered as usual. */
+    struct ti old = t; /* the old SA as the device sees it */
+    struct ti_rekey mine = {.ike = t.suite, .nonce_fixed = true, .nonce_fill = our_low ? 0xff : 0};
+    size_t len;
+    uint8_t *req = ti_rekey_ike(&t, &mine, &len);
+    old.msgid = t.msgid;
+    struct ike_sa *peer_new = NULL;
+    assert_int_equal(drive_request_ex(&F, sa, req, len, &tx, &peer_new), IKE_EXCH_REKEY_IKE);
+    free(req);
+    assert_non_null(peer_new);
+    assert_int_equal(sa->collision_nonce_len, 32);
+    assert_ptr_equal(peer_new->child, child);
+    assert_int_equal(ti_rekey_ike_response(&t, &mine, tx.buf, tx.len), 0);
+    free(tx.buf);
+
+    /* The device answers the gateway's request on the old SA. */
+    struct ti_rekey ans = {.nonce_fixed = true, .nonce_fill = our_low ? 0 : 0xff};
+    uint8_t *resp = ti_answer_ike_rekey(&old, &ans, gw_req.buf, gw_req.len, &len);
+    free(gw_req.buf);
+    assert_non_null(resp);
+    struct ike_rx rx;
+    struct ike_msg m;
+    struct ike_error e;
+    memset(&rx, 0, sizeof(rx));
+    ti_default_addrs(&rx.local, &rx.remote);
+    rx.buf = resp;
+    rx.len = len;
+    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    struct ike_sa *ours = NULL;
+    uint16_t notify = 0;
+    assert_int_equal(ike_exch_rekey_ike_reply(&F.env, sa, &irq, &rx, &m, &ours, &notify), 0);
+    free(resp);
+    assert_non_null(ours);
+    assert_true(ours->we_initiator);
+    assert_null(ours->child); /* the CHILD SA went to the peer's new SA first */
+    assert_int_equal(ike_exch_rekey_ike_lost(sa, &irq), our_low);
+
+    ike_exch_rekey_ike_req_clear(&irq);
+    ti_rekey_clear(&mine);
+    ti_rekey_clear(&ans);
+    ike_keys_wipe(&old.keys);
+    ike_sa_free(ours);
+    ike_sa_free(peer_new);
+    ike_sa_free(sa);
+    ti_fini(&t);
+}
+
+static void test_ike_collision(void **state)
+{
+    (void)state;
+    ike_collision(true);
+    ike_collision(false);
+}
+
 /* The gateway rekeys; the initiator answers. With a collision, the
  * initiator's own rekey of the same SA arrives first. */
 static void gateway_rekey(bool pfs, int collision)
@@ -504,7 +573,7 @@ int main(void)
         cmocka_unit_test(test_child_rekey),       cmocka_unit_test(test_child_rekey_pfs),
         cmocka_unit_test(test_child_rekey_bad),   cmocka_unit_test(test_ike_rekey),
         cmocka_unit_test(test_gateway_rekey),     cmocka_unit_test(test_collision),
-        cmocka_unit_test(test_gateway_ike_rekey),
+        cmocka_unit_test(test_gateway_ike_rekey), cmocka_unit_test(test_ike_collision),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
