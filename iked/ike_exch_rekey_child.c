@@ -128,7 +128,6 @@ enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *
                                       const struct exch_ccs_req *r, struct ike_tx *tx)
 {
     char d[320];
-    (void)rx;
     ike_sa_describe(sa, d, sizeof(d));
     const struct ike_notify *n = &r->rekey;
     uint32_t spi = n->spi.len == 4 ? (uint32_t)n->spi.ptr[0] << 24 | (uint32_t)n->spi.ptr[1] << 16 |
@@ -249,6 +248,7 @@ enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *
     sa->child_old = sa->child;
     sa->child = c;
     sa->child_out_pending = true;
+    sa->child_rekeyed_ms = rx->now_ms;
     sa->collision_nonce_len = 0;
     if (collision) {
         size_t common = ni.len < sizeof(nr) ? ni.len : sizeof(nr);

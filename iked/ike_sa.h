@@ -111,6 +111,7 @@ struct ike_sa {
      * until the peer's DELETE of it (the peer installs the new inbound SA
      * only once it has read our response). */
     bool child_out_pending;
+    uint64_t child_rekeyed_ms; /* when that rekey was answered */
     /* A simultaneous CHILD rekey (§2.8.1): the SA both rekeys created
      * that is to go, deleted by the peer, which created it. */
     struct child_sa *child_redundant;

@@ -18,7 +18,7 @@
 #define IKED_REQID_BASE 0x4d000000u
 #define IKED_REQID_SPAN 0x00ffffffu
 
-#define IKED_MAX_OPS (4 + 3 * IKE_CHILD_MAX_TS)
+#define IKED_MAX_OPS (6 + 3 * IKE_CHILD_MAX_TS)
 
 struct iked_child_call {
     struct iked *ik;
@@ -75,7 +75,7 @@ static ProtobufCBinaryData iked_ts_bin(const struct ike_child_ts *ts)
 /* Everything one batch needs, in one allocation. */
 struct iked_child_batch {
     Mgate__XfrmSa sa[2];
-    Mgate__XfrmSaId sa_id[4]; /* a rekey deletes the old pair */
+    Mgate__XfrmSaId sa_id[6]; /* a rekey's old and redundant pairs too */
     Mgate__XfrmPolicy pol[3 * IKE_CHILD_MAX_TS];
     Mgate__XfrmPolicyId pol_id[3 * IKE_CHILD_MAX_TS];
     Mgate__XfrmSelector sel[3 * IKE_CHILD_MAX_TS];
@@ -346,7 +346,9 @@ static void iked_child_keep_one(struct ike_sa *sa, void *arg)
     /* A rekey's old SA pair stays until its DELETE. */
     if (sa->child_old && sa->child_old->installed)
         iked_child_sas(k->ik, sa, sa->child_old, b, false, IKED_CHILD_BOTH);
-    Mgate__XfrmSaId **ns = realloc(k->sas, (k->n_sas + 4) * sizeof(*ns));
+    if (sa->child_redundant && sa->child_redundant->installed)
+        iked_child_sas(k->ik, sa, sa->child_redundant, b, false, IKED_CHILD_BOTH);
+    Mgate__XfrmSaId **ns = realloc(k->sas, (k->n_sas + 6) * sizeof(*ns));
     Mgate__XfrmPolicyId **np = realloc(k->pols, (k->n_pols + b->n_ops) * sizeof(*np));
     if (ns)
         k->sas = ns;

@@ -18,7 +18,9 @@
 #include "iked_rekey.h"
 #include "log.h"
 
-/* A rekeyed IKE SA whose DELETE never came is ended after this. */
+/* A rekeyed IKE SA whose DELETE never came is ended after this; a CHILD
+ * SA the device rekeyed but whose old SA it never deleted is switched to
+ * after it (the old one nears its hard lifetime otherwise). */
 #define IKED_REKEYED_GRACE_MS 60000u
 
 uint32_t iked_rekey_soft_s(struct iked *ik, uint32_t lifetime_s)
@@ -206,6 +208,14 @@ bool iked_rekey_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
             return true; /* nothing else to do for it: no DPD */
         iked_sa_destroy(ik, sa, false, "rekeyed, and its DELETE never came");
         return true;
+    }
+    if (sa->child_out_pending && sa->child_old && sa->req_kind == IKE_SA_REQ_NONE &&
+        sa->state == IKE_SA_ESTABLISHED && now_ms - sa->child_rekeyed_ms >= IKED_REKEYED_GRACE_MS) {
+        char d[160];
+        log_notice("%s: the device never deleted the CHILD SA it rekeyed; switching to the new "
+                   "one and removing the old",
+                   ike_sa_describe(sa, d, sizeof(d)));
+        iked_rekey_old_child_deleted(ik, sa);
     }
     return iked_rekey_init_sweep(ik, sa, now_ms);
 }

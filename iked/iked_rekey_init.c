@@ -684,7 +684,7 @@ void iked_rekey_xfrmd_event(struct upstream *up, const ProtobufCMessage *ev, uin
         log_warn("%s: CHILD SA %08x reached its hard lifetime and left the kernel; the tunnel "
                  "ends",
                  ike_sa_describe(sa, d, sizeof(d)), x->sa->spi);
-        sa->child->installed = false;
+        /* The other SA of the pair and the policies go with the IKE SA. */
         iked_sa_destroy(ik, sa, true, "CHILD SA expired");
         return;
     }
