@@ -653,6 +653,19 @@ struct iked_rekey_find {
     struct ike_sa *hit;
 };
 
+/* Which IKE SA holds the CHILD SA of a reqid (a rekeyed CHILD SA keeps its
+ * reqid, and reqids are handed out in sequence): a direct-mapped cache of
+ * our SPIs, so that a soft expire does not scan every tunnel. An entry is
+ * a hint, checked on use; a miss or a stale entry costs one scan. */
+#define IKED_REQID_HINTS 65536u
+static uint64_t iked_reqid_hint[IKED_REQID_HINTS];
+
+static bool iked_rekey_holds(const struct ike_sa *sa, uint32_t reqid, uint32_t spi)
+{
+    return sa && sa->child && sa->child->reqid == reqid &&
+           (sa->child->spi_in == spi || sa->child->spi_out == spi);
+}
+
 static void iked_rekey_find_one(struct ike_sa *sa, void *arg)
 {
     struct iked_rekey_find *f = arg;
@@ -671,7 +684,15 @@ void iked_rekey_xfrmd_event(struct upstream *up, const ProtobufCMessage *ev, uin
     if (!x || !x->sa)
         return;
     struct iked_rekey_find f = {.spi = x->sa->spi};
-    iked_sa_table_each(ik->sas, iked_rekey_find_one, &f);
+    uint64_t *hint = &iked_reqid_hint[x->reqid % IKED_REQID_HINTS];
+    struct ike_sa *cached = *hint ? iked_sa_table_by_spi_r(ik->sas, *hint) : NULL;
+    if (iked_rekey_holds(cached, x->reqid, x->sa->spi)) {
+        f.hit = cached;
+    } else {
+        iked_sa_table_each(ik->sas, iked_rekey_find_one, &f);
+        if (f.hit)
+            *hint = ike_sa_our_spi(f.hit);
+    }
     char d[160];
     if (!f.hit) {
         log_debug("kernel %s expire of SA %08x, which no current CHILD SA has: ignored",
