@@ -222,13 +222,23 @@ static void ts_from_child(const struct ike_child_ts *ct, struct ike_ts *t)
 
 enum ike_err exch_write_ts(struct ike_wr *w, const struct child_sa *c)
 {
-    struct ike_ts ts[IKE_CHILD_MAX_TS];
-    ts_from_child(&c->ts_remote, &ts[0]);
-    ike_wr_ts(w, IKE_PL_TSI, ts, 1);
+    return exch_write_ts_as(w, c, false);
+}
+
+enum ike_err exch_write_ts_as(struct ike_wr *w, const struct child_sa *c, bool we_initiate)
+{
+    /* TSi is the exchange initiator's side (§2.9). */
+    struct ike_ts dev[1], ours[IKE_CHILD_MAX_TS];
+    ts_from_child(&c->ts_remote, &dev[0]);
     size_t n = c->n_ts_local < IKE_MAX_TS ? c->n_ts_local : IKE_MAX_TS;
     for (size_t i = 0; i < n; i++)
-        ts_from_child(&c->ts_local[i], &ts[i]);
-    return ike_wr_ts(w, IKE_PL_TSR, ts, (unsigned)n);
+        ts_from_child(&c->ts_local[i], &ours[i]);
+    if (we_initiate) {
+        ike_wr_ts(w, IKE_PL_TSI, ours, (unsigned)n);
+        return ike_wr_ts(w, IKE_PL_TSR, dev, 1);
+    }
+    ike_wr_ts(w, IKE_PL_TSI, dev, 1);
+    return ike_wr_ts(w, IKE_PL_TSR, ours, (unsigned)n);
 }
 
 int exch_child_keys(const struct ike_sa *sa, struct child_sa *c)

@@ -90,7 +90,7 @@ enum ike_exch_result exch_informational(const struct ike_env *env, struct ike_sa
                                         struct ike_tx *tx);
 enum ike_exch_result exch_create_child(const struct ike_env *env, struct ike_sa *sa,
                                        const struct ike_rx *rx, const struct ike_msg *m,
-                                       struct ike_tx *tx);
+                                       struct ike_tx *tx, struct ike_sa **rekeyed);
 
 /* ---- ike_exch_mobike.c (RFC 4555) ---- */
 
@@ -100,8 +100,8 @@ void exch_mobike_auth_response(struct ike_wr *w, struct ike_sa *sa);
 /* The MOBIKE part of an authenticated INFORMATIONAL request (in), whose
  * response w is open: COOKIE2 echoed, NAT detection answered, and for
  * UPDATE_SA_ADDRESSES (ignored without MOBIKE; UNACCEPTABLE_ADDRESSES when
- * NO_NATS_ALLOWED fails) the move the daemon makes: sa->move_local,
- * move_remote, move_peer_nat, move_self_nat and move_wanted, or
+ * NO_NATS_ALLOWED fails) the move the daemon makes: sa->move (addresses),
+ * move_peer_nat, move_self_nat and move_wanted, or
  * move_rr_needed for a new address (return routability check first). */
 void exch_mobike_informational(struct ike_sa *sa, const struct ike_rx *rx,
                                const struct ike_chain *in, struct ike_wr *w);
@@ -153,6 +153,9 @@ void exch_authz_cp(const struct ike_sa *sa, const struct ike_cp *req, struct exc
 
 /* TSi and TSr payloads of a response from the narrowed selectors. */
 enum ike_err exch_write_ts(struct ike_wr *w, const struct child_sa *c);
+/* The same for either role in a CREATE_CHILD_SA: with we_initiate, TSi
+ * is our side (the corporate subnets), TSr the device. */
+enum ike_err exch_write_ts_as(struct ike_wr *w, const struct child_sa *c, bool we_initiate);
 
 /* CHILD SA keys (no PFS) from the IKE SA's SK_d and its nonces into c, in
  * the kernel's order. 0 or -1. */
@@ -160,5 +163,48 @@ int exch_child_keys(const struct ike_sa *sa, struct child_sa *c);
 
 /* A random SPI >= 0x100 (0..255 are reserved by IANA, RFC 4303 §2.1). */
 uint32_t exch_random_esp_spi(void);
+
+/* ---- ike_exch_rekey_child.c ---- */
+
+/* The largest KE data (MODP 4096) and shared secret. */
+#define EXCH_MAX_KE 512u
+
+/* A CREATE_CHILD_SA request's payloads (RFC 7296 §1.3). */
+struct exch_ccs_req {
+    bool has_sa, has_ni, has_ke, has_tsi, has_tsr, has_rekey;
+    struct ike_sa_pl sapl;
+    struct ike_span ni;
+    struct ike_ke ke;
+    struct ike_ts_set tsi, tsr;
+    struct ike_notify rekey; /* N(REKEY_SA) */
+};
+/* 0, or the notify to refuse with (*why set). SA and Nonce are required. */
+uint16_t exch_ccs_parse(const struct ike_chain *in, struct exch_ccs_req *r, const char **why);
+
+/* Our key pair of group, its public value into pub (EXCH_MAX_KE octets)
+ * and g^ir with the peer's ke into gir. 0, or -1 for a peer value the
+ * group refuses. */
+int exch_rekey_dh(uint16_t group, const struct ike_ke *ke, uint8_t *pub, size_t *pub_len,
+                  uint8_t *gir, size_t gir_cap, size_t *gir_len);
+
+/* KEYMAT of a rekeyed CHILD SA from SK_d, [gir,] ni, nr (the exchange's:
+ * ni is always the exchange initiator's) into c; we_initiated says which
+ * half is inbound. 0 or -1 (logged). */
+int exch_rekey_child_keys(const struct ike_sa *sa, struct child_sa *c, const ike_span *gir,
+                          const ike_span *ni, const ike_span *nr, bool we_initiated);
+
+enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *sa,
+                                      const struct ike_rx *rx, const struct ike_msg *m,
+                                      const struct exch_ccs_req *r, struct ike_tx *tx);
+
+/* ---- ike_exch_rekey_ike.c ---- */
+/* What the new IKE SA nsa takes over from old (the CHILD SAs moved, the
+ * identity copied, addresses from rx). 0, or -1 (out of memory). */
+int exch_rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, const struct ike_rx *rx);
+/* rekeyed NULL: refused with NO_ADDITIONAL_SAS. */
+enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa,
+                                    const struct ike_rx *rx, const struct ike_msg *m,
+                                    const struct exch_ccs_req *r, struct ike_tx *tx,
+                                    struct ike_sa **rekeyed);
 
 #endif

@@ -159,8 +159,10 @@ void exch_mobike_informational(struct ike_sa *sa, const struct ike_rx *rx,
         /* §3.5: without NAT detection payloads the path has no NAT. */
         peer_nat = self_nat = false;
     }
-    sa->move_local = rx->local;
-    sa->move_remote = rx->remote;
+    if (ike_sa_move_to(sa, &rx->local, &rx->remote) < 0) {
+        log_err("UPDATE_SA_ADDRESSES: out of memory; the SAs stay where they are");
+        return;
+    }
     sa->move_peer_nat = peer_nat;
     sa->move_self_nat = self_nat;
     /* §5.2: an address the device was not using gets a return routability

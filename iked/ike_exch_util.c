@@ -108,9 +108,9 @@ enum exch_open exch_open_request(struct ike_sa *sa, const struct ike_rx *rx,
                                  const struct ike_msg *m, struct ike_chain *inner, uint16_t *notify,
                                  uint8_t *notify_data)
 {
-    /* Whatever the peer sends, request or response, it protects with the
-     * original initiator's keys: SK_ei / SK_ai. */
-    const ike_sk_dir *dir = &sa->keys.sk_i;
+    /* Whatever the peer sends, request or response, it protects with its
+     * role's keys: SK_ei / SK_ai when it is the original initiator. */
+    const ike_sk_dir *dir = sa->we_initiator ? &sa->keys.sk_r : &sa->keys.sk_i;
     char from[64];
     struct ike_error e;
     struct ike_sk sk;
@@ -182,7 +182,8 @@ void exch_sk_open(struct ike_wr *w, const struct ike_sa *sa, uint8_t exchange, u
     memcpy(h.ispi, &sa->spi_i, IKE_SPI_LEN);
     memcpy(h.rspi, &sa->spi_r, IKE_SPI_LEN);
     h.exchange = exchange;
-    h.flags = response ? IKE_FLAG_RESPONSE : 0;
+    h.flags =
+        (uint8_t)((response ? IKE_FLAG_RESPONSE : 0) | (sa->we_initiator ? IKE_FLAG_INITIATOR : 0));
     h.msgid = msgid;
     const ike_encr_info *ei = ike_crypto_encr_info(sa->suite.encr, sa->suite.encr_keybits);
     exch_wr_init(w);
@@ -194,7 +195,7 @@ void exch_sk_open(struct ike_wr *w, const struct ike_sa *sa, uint8_t exchange, u
 
 int exch_sk_close(struct ike_wr *w, struct ike_sa *sa, struct ike_tx *tx)
 {
-    const ike_sk_dir *dir = &sa->keys.sk_r;
+    ike_sk_dir *dir = sa->we_initiator ? &sa->keys.sk_i : &sa->keys.sk_r;
     const ike_encr_info *ei = ike_crypto_encr_info(dir->encr, dir->encr_keybits);
     const ike_integ_info *ii = ike_crypto_integ_info(dir->integ);
     tx->buf = NULL;
@@ -234,8 +235,8 @@ int exch_sk_close(struct ike_wr *w, struct ike_sa *sa, struct ike_tx *tx)
         return -1;
     }
     memcpy(out, msg.ptr, lay.aad_len);
-    ike_crypto_err ce = ike_sk_encrypt(&sa->keys.sk_r, out, lay.aad_len, msg.ptr + lay.plain_off,
-                                       inner_len, out + lay.iv_off, body_len);
+    ike_crypto_err ce = ike_sk_encrypt(dir, out, lay.aad_len, msg.ptr + lay.plain_off, inner_len,
+                                       out + lay.iv_off, body_len);
     /* The plaintext (keys of nobody, but AUTH data and addresses) goes. */
     ike_crypto_wipe(exch_wbuf, msg.len);
     if (ce != IKE_CRYPTO_OK) {

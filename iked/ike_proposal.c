@@ -122,6 +122,29 @@ int ike_proposal_select_ike(const struct iked_settings *set, const struct ike_sa
     return -1;
 }
 
+/* The PFS group for the gateway's own rekeys of a CHILD SA made in
+ * IKE_AUTH, where no group is negotiated: what the peer's proposal lists,
+ * if anything. NONE listed: none. Ours if listed, or another group it
+ * lists that one of our proposals has. Nothing listed, or nothing we
+ * have: ours (iked_rekey_init.c corrects it from the peer's
+ * INVALID_KE_PAYLOAD or NO_PROPOSAL_CHOSEN). */
+static uint16_t ike_proposal_peer_pfs(const struct iked_settings *set, const struct ike_sa_pl *sa,
+                                      const struct ike_proposal *p,
+                                      const struct iked_esp_proposal *e)
+{
+    unsigned types;
+    if (!ike_proposal_types(sa, p, &types) || !(types & (1u << IKE_XF_DH)))
+        return e->dh; /* not said (strongSwan leaves groups out of IKE_AUTH) */
+    if (ike_proposal_offers(sa, p, IKE_XF_DH, IKE_DH_NONE, 0))
+        return 0;
+    if (e->dh && ike_proposal_offers(sa, p, IKE_XF_DH, e->dh, 0))
+        return e->dh;
+    for (size_t i = 0; i < set->n_esp; i++)
+        if (set->esp[i].dh && ike_proposal_offers(sa, p, IKE_XF_DH, set->esp[i].dh, 0))
+            return set->esp[i].dh;
+    return e->dh;
+}
+
 int ike_proposal_select_esp(const struct iked_settings *set, const struct ike_sa_pl *peer,
                             struct ike_proposal_choice *out)
 {
@@ -136,6 +159,7 @@ int ike_proposal_select_esp(const struct iked_settings *set, const struct ike_sa
                 continue;
             out->num = p->num;
             out->esp = *e;
+            out->esp.dh = ike_proposal_peer_pfs(set, peer, p, e);
             out->suite.encr = e->encr;
             out->suite.encr_keybits = e->encr_keybits;
             out->suite.integ = e->integ;
@@ -147,12 +171,67 @@ int ike_proposal_select_esp(const struct iked_settings *set, const struct ike_sa
     return -1;
 }
 
+/* Our proposal's group against the peer's: with a group, the peer must
+ * offer it; without, the peer offers none or NONE among its groups. */
+static bool ike_proposal_dh_ok(const struct ike_sa_pl *sa, const struct ike_proposal *p,
+                               uint16_t dh)
+{
+    unsigned types;
+    if (!ike_proposal_types(sa, p, &types))
+        return false;
+    if (dh)
+        return ike_proposal_offers(sa, p, IKE_XF_DH, dh, 0);
+    return !(types & (1u << IKE_XF_DH)) || ike_proposal_offers(sa, p, IKE_XF_DH, IKE_DH_NONE, 0);
+}
+
+int ike_proposal_select_esp_pfs(const struct iked_settings *set, const struct ike_sa_pl *peer,
+                                uint16_t peer_ke_group, struct ike_proposal_choice *out,
+                                uint16_t *want_group)
+{
+    if (want_group)
+        *want_group = 0;
+    if (!set || !peer || !out)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < set->n_esp; i++) {
+        const struct iked_esp_proposal *e = &set->esp[i];
+        /* PFS needs the peer's KE; without a KE only proposals without a
+         * group can be taken. */
+        if (e->dh && !peer_ke_group)
+            continue;
+        for (unsigned j = 0; j < peer->n_prop && j < IKE_MAX_PROPOSALS; j++) {
+            const struct ike_proposal *p = &peer->prop[j];
+            if (!ike_proposal_esp_ok(peer, p, e) || !ike_proposal_dh_ok(peer, p, e->dh))
+                continue;
+            out->num = p->num;
+            out->esp = *e;
+            out->pfs_group = e->dh;
+            out->suite.encr = e->encr;
+            out->suite.encr_keybits = e->encr_keybits;
+            out->suite.integ = e->integ;
+            out->suite.dh = e->dh;
+            out->peer_spi = (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
+                            (uint32_t)p->spi[2] << 8 | p->spi[3];
+            if (want_group && e->dh && peer_ke_group != e->dh)
+                *want_group = e->dh;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 enum ike_err ike_proposal_write_ike(struct ike_wr *w, const struct ike_proposal_choice *c)
+{
+    return ike_proposal_write_ike_spi(w, c, NULL);
+}
+
+enum ike_err ike_proposal_write_ike_spi(struct ike_wr *w, const struct ike_proposal_choice *c,
+                                        const uint8_t *spi)
 {
     const ike_suite *s = &c->suite;
     /* The writer's errors are sticky: the last call reports the first. */
     ike_wr_sa_begin(w);
-    ike_wr_proposal_begin(w, c->num, IKE_PROTO_IKE, NULL, 0);
+    ike_wr_proposal_begin(w, c->num, IKE_PROTO_IKE, spi, spi ? 8 : 0);
     ike_wr_transform(w, IKE_XF_ENCR, s->encr, s->encr_keybits);
     ike_wr_transform(w, IKE_XF_PRF, s->prf, 0);
     if (s->integ != IKE_INTEG_NONE)
@@ -173,6 +252,8 @@ enum ike_err ike_proposal_write_esp(struct ike_wr *w, const struct ike_proposal_
     ike_wr_transform(w, IKE_XF_ENCR, e->encr, e->encr_keybits);
     if (e->integ != IKE_INTEG_NONE)
         ike_wr_transform(w, IKE_XF_INTEG, e->integ, 0);
+    if (c->pfs_group)
+        ike_wr_transform(w, IKE_XF_DH, c->pfs_group, 0);
     ike_wr_transform(w, IKE_XF_ESN, e->esn ? IKE_ESN_YES : IKE_ESN_NO, 0);
     ike_wr_proposal_end(w);
     return ike_wr_sa_end(w);

@@ -17,6 +17,7 @@ struct ike_proposal_choice {
     ike_suite suite;   /* IKE: encr/keybits/integ/prf/dh */
     struct iked_esp_proposal esp; /* ESP */
     uint32_t peer_spi; /* ESP: the peer's SPI from the proposal (host order) */
+    uint16_t pfs_group; /* ESP in CREATE_CHILD_SA: the KE group written back; 0 none */
 };
 
 /* IKE SA: 0 and the choice, or -1 (NO_PROPOSAL_CHOSEN). With dh_hint set and
@@ -28,8 +29,20 @@ int ike_proposal_select_ike(const struct iked_settings *set, const struct ike_sa
 /* CHILD SA (ESP, no PFS in IKE_AUTH): 0 and the choice, or -1. */
 int ike_proposal_select_esp(const struct iked_settings *set, const struct ike_sa_pl *peer,
                             struct ike_proposal_choice *out);
+/* CHILD SA in CREATE_CHILD_SA (a rekey, RFC 7296 §1.3.1): as above, and
+ * the key exchange group must agree with our proposal's: one with a group
+ * (PFS) needs the peer to offer it and send a KE (peer_ke_group); one
+ * without needs the peer to offer no group or NONE. A peer KE of another
+ * group than the chosen proposal's sets *want_group (INVALID_KE_PAYLOAD).
+ * 0 and the choice (pfs_group set), or -1 (NO_PROPOSAL_CHOSEN). */
+int ike_proposal_select_esp_pfs(const struct iked_settings *set, const struct ike_sa_pl *peer,
+                                uint16_t peer_ke_group, struct ike_proposal_choice *out,
+                                uint16_t *want_group);
 /* Writes the SA payload of a response carrying exactly the choice. */
 enum ike_err ike_proposal_write_ike(struct ike_wr *w, const struct ike_proposal_choice *c);
+/* The same with an SPI (8 octets): the new IKE SA's, in an IKE SA rekey. */
+enum ike_err ike_proposal_write_ike_spi(struct ike_wr *w, const struct ike_proposal_choice *c,
+                                        const uint8_t *spi);
 enum ike_err ike_proposal_write_esp(struct ike_wr *w, const struct ike_proposal_choice *c,
                                     uint32_t our_spi);
 

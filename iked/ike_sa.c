@@ -44,15 +44,34 @@ static void child_wipe(struct child_sa *c)
     ike_crypto_wipe(c, sizeof(*c));
 }
 
+int ike_sa_move_to(struct ike_sa *sa, const struct sockaddr_storage *local,
+                   const struct sockaddr_storage *remote)
+{
+    if (!sa->move && !(sa->move = malloc(sizeof(*sa->move))))
+        return -1;
+    sa->move->local = *local;
+    sa->move->remote = *remote;
+    return 0;
+}
+
 void ike_sa_free(struct ike_sa *sa)
 {
     if (!sa)
         return;
     ike_sa_drop_auth_material(sa);
     ike_keys_wipe(&sa->keys);
+    free(sa->move);
     if (sa->child) {
         child_wipe(sa->child);
         free(sa->child);
+    }
+    if (sa->child_redundant) {
+        child_wipe(sa->child_redundant);
+        free(sa->child_redundant);
+    }
+    if (sa->child_old) {
+        child_wipe(sa->child_old);
+        free(sa->child_old);
     }
     free(sa->last_resp);
     free(sa->peer_subject);

@@ -20,6 +20,9 @@ enum ike_sa_state {
     IKE_SA_INSTALLING, /* IKE_AUTH done, CHILD SA going into the kernel */
     IKE_SA_ESTABLISHED,
     IKE_SA_DELETING,
+    /* Replaced by a rekeyed IKE SA (RFC 7296 §2.18), which took its CHILD
+     * SAs, lease and identity: kept only for the DELETE that ends it. */
+    IKE_SA_REKEYED,
 };
 
 #define IKE_CHILD_MAX_TS IKED_MAX_SUBNETS
@@ -52,6 +55,10 @@ struct child_sa {
 
 struct ike_sa {
     uint64_t spi_i, spi_r; /* network byte order, as on the wire */
+    /* We are this IKE SA's original initiator: the gateway rekeyed it
+     * (RFC 7296 §2.18). Our messages carry the Initiator flag and SK_ei/
+     * SK_ai; our SPI is spi_i. Every SA made by IKE_SA_INIT has it false. */
+    bool we_initiator;
     enum ike_sa_state state;
     struct sockaddr_storage local, remote; /* current addresses and ports */
     bool natt;                             /* a NAT between us: IKE on 4500, ESP in UDP */
@@ -108,7 +115,7 @@ struct ike_sa {
     struct ike_authz *authz;
     /* Mobility (ike_exch_mobike.c, iked_mobility.c): NAT detection per
      * side (RFC 7296 §2.23), MOBIKE in use (RFC 4555), a move of the SAs
-     * the exchange asks for (to move_local/move_remote, NAT state move_*),
+     * the exchange asks for (to sa->move, NAT state move_*),
      * the return routability check (COOKIE2 in rr_cookie2, message ID
      * rr_msgid), and when the last NAT keepalive went out. */
     bool peer_behind_nat, self_behind_nat;
@@ -119,10 +126,75 @@ struct ike_sa {
     uint8_t rr_cookie2[16];
     uint32_t rr_msgid;
     uint64_t rr_sent_ms, nat_ka_ms;
-    struct sockaddr_storage move_local, move_remote;
+    /* Where a move goes: allocated at the first move of the tunnel
+     * (ike_sa_move_to), since most devices never move and two addresses
+     * would cost a quarter of the per-tunnel budget. */
+    struct ike_sa_path *move;
+    /* Rekeying (RFC 7296 §2.8; ike_exch_rekey_*.c, iked_rekey.c). */
+    /* The CHILD SA that child replaced: its kernel SAs stay until the
+     * DELETE exchange for it, so packets still in flight on it arrive. */
+    struct child_sa *child_old;
+    /* We answered a CHILD rekey: outbound still uses child_old's SA
+     * until the peer's DELETE of it (the peer installs the new inbound SA
+     * only once it has read our response). */
+    bool child_out_pending;
+    uint64_t child_rekeyed_ms; /* when that rekey was answered */
+    /* A simultaneous CHILD rekey (§2.8.1): the SA both rekeys created
+     * that is to go, deleted by the peer, which created it. */
+    struct child_sa *child_redundant;
+    /* The lowest nonce of the peer's CHILD rekey answered while ours was
+     * outstanding (its first 32 octets; len 0: no collision). */
+    uint8_t collision_nonce[32];
+    uint8_t collision_nonce_len;
+    /* The gateway rekeys sa->child once it can (the kernel's soft expire
+     * came; 0: nothing to do) after child_rekey_after_ms. */
+    uint32_t child_rekey_spi;
+    uint64_t child_rekey_after_ms;
+    /* Our CHILD rekey was refused with NO_PROPOSAL_CHOSEN and retried
+     * with PFS the other way (IKE_AUTH does not say whether the peer
+     * wants it). */
+    bool child_rekey_pfs_flipped;
+    /* When this SA became IKE_SA_REKEYED (its successor's DELETE for it
+     * is awaited until a grace period has passed), and our SPI of that
+     * successor (a simultaneous IKE SA rekey needs to find it). */
+    uint64_t rekeyed_ms;
+    uint64_t rekeyed_to;
+    /* Our own outstanding request (iked_rekey.c): which one, its message
+     * ID, first send and tries (retransmitted with back-off). */
+    uint8_t req_kind; /* IKE_SA_REQ_* */
+    uint8_t req_tries;
+    uint32_t req_msgid;
+    uint64_t req_sent_ms;
+    /* When the gateway rekeys this IKE SA (lifetime less margin and
+     * jitter, from establishment); 0: not scheduled. */
+    uint64_t ike_rekey_due_ms;
+};
+
+/* What our outstanding request is (req_kind). */
+enum ike_sa_req {
+    IKE_SA_REQ_NONE,
+    IKE_SA_REQ_CHILD_REKEY,  /* CREATE_CHILD_SA rekeying sa->child */
+    IKE_SA_REQ_CHILD_DELETE, /* INFORMATIONAL deleting sa->child_old */
+    IKE_SA_REQ_IKE_REKEY,    /* CREATE_CHILD_SA rekeying this IKE SA */
+    IKE_SA_REQ_IKE_DELETE,   /* INFORMATIONAL deleting this (rekeyed) IKE SA */
+};
+
+/* Our SPI of the SA (the one the peer's messages are found by). */
+static inline uint64_t ike_sa_our_spi(const struct ike_sa *sa)
+{
+    return sa->we_initiator ? sa->spi_i : sa->spi_r;
+}
+
+/* The addresses a tunnel moves to (MOBIKE, a NAT's new mapping). */
+struct ike_sa_path {
+    struct sockaddr_storage local, remote;
 };
 
 struct ike_sa *ike_sa_new(void);
+/* Sets the move target (sa->move, allocated if needed). 0, or -1 when out
+ * of memory (the move is not made). */
+int ike_sa_move_to(struct ike_sa *sa, const struct sockaddr_storage *local,
+                   const struct sockaddr_storage *remote);
 /* Drops what only IKE_AUTH needed (init messages, nonces, SK_p keys). */
 void ike_sa_drop_auth_material(struct ike_sa *sa);
 void ike_sa_free(struct ike_sa *sa);

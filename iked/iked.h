@@ -100,6 +100,9 @@ struct ike_sa *iked_sa_table_by_init(struct iked_sa_table *t, uint64_t spi_i,
 /* The identity index: every established SA of one device (by certificate
  * subject), for "one connection per device". */
 int iked_sa_table_index_identity(struct iked_sa_table *t, struct ike_sa *sa);
+/* Out of the identity index only (a rekeyed IKE SA's successor takes
+ * its place). */
+void iked_sa_table_unindex_identity(struct iked_sa_table *t, struct ike_sa *sa);
 void iked_sa_table_each_identity(struct iked_sa_table *t, const char *subject,
                                  void (*fn)(struct ike_sa *sa, void *arg), void *arg);
 size_t iked_sa_table_count(const struct iked_sa_table *t);

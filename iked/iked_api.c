@@ -12,7 +12,7 @@
 #include "log.h"
 
 static const char *const iked_state_names[] = {"half-open", "installing", "established",
-                                               "deleting"};
+                                               "deleting", "rekeyed"};
 
 /* Strings an IkeSaInfo points to, kept with it. */
 struct iked_info_box {

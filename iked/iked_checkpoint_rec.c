@@ -61,6 +61,8 @@ enum ckpt_tag {
     TAG_SELF_BEHIND_NAT = 25,
     TAG_MOBIKE = 26,
     TAG_FRAG_MAX = 27,
+    TAG_WE_INITIATOR = 28,
+    TAG_IKE_REKEY_DUE_MS = 29,
     /* special encodings */
     TAG_SUBJECT = 64,
     TAG_LAST_RESP = 65,
@@ -128,6 +130,10 @@ static const struct ckpt_field ckpt_sa_fields[] = {
     SA_F(TAG_SELF_BEHIND_NAT, self_behind_nat, false),
     SA_F(TAG_MOBIKE, mobike, false),
     SA_F(TAG_FRAG_MAX, frag_max, false),
+    /* After a gateway-started IKE SA rekey we are the SA's original
+     * initiator: the key directions and our SPI depend on it. */
+    SA_F(TAG_WE_INITIATOR, we_initiator, false),
+    SA_F(TAG_IKE_REKEY_DUE_MS, ike_rekey_due_ms, false),
 };
 
 /* Never the keying material (enc_key_*, integ_key_*): the kernel has it. */

@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "ike_const.h"
 #include "iked.h"
+#include "iked_rekey.h"
 #include "log.h"
 #include "xfrmd.pb-c.h"
 
@@ -17,7 +18,7 @@
 #define IKED_REQID_BASE 0x4d000000u
 #define IKED_REQID_SPAN 0x00ffffffu
 
-#define IKED_MAX_OPS (2 + 3 * IKE_CHILD_MAX_TS)
+#define IKED_MAX_OPS (6 + 3 * IKE_CHILD_MAX_TS)
 
 struct iked_child_call {
     struct iked *ik;
@@ -74,7 +75,7 @@ static ProtobufCBinaryData iked_ts_bin(const struct ike_child_ts *ts)
 /* Everything one batch needs, in one allocation. */
 struct iked_child_batch {
     Mgate__XfrmSa sa[2];
-    Mgate__XfrmSaId sa_id[2];
+    Mgate__XfrmSaId sa_id[6]; /* a rekey's old and redundant pairs too */
     Mgate__XfrmPolicy pol[3 * IKE_CHILD_MAX_TS];
     Mgate__XfrmPolicyId pol_id[3 * IKE_CHILD_MAX_TS];
     Mgate__XfrmSelector sel[3 * IKE_CHILD_MAX_TS];
@@ -84,12 +85,13 @@ struct iked_child_batch {
     Mgate__XfrmOp op[IKED_MAX_OPS];
     Mgate__XfrmOp *ops[IKED_MAX_OPS];
     size_t n_ops;
+    size_t n_ids;
 };
 
 /* Policies: out = corporate subnet -> device, in/fwd = device -> subnet. */
-static void iked_child_policies(struct ike_sa *sa, struct iked_child_batch *b, bool add)
+static void iked_child_policies(struct ike_sa *sa, const struct child_sa *c,
+                                struct iked_child_batch *b, bool add)
 {
-    struct child_sa *c = sa->child;
     static const Mgate__XfrmDir dirs[3] = {
         MGATE__XFRM_DIR__XFRM_DIR_OUT, MGATE__XFRM_DIR__XFRM_DIR_IN, MGATE__XFRM_DIR__XFRM_DIR_FWD};
     size_t k = 0;
@@ -142,11 +144,18 @@ static void iked_child_policies(struct ike_sa *sa, struct iked_child_batch *b, b
     }
 }
 
-static void iked_child_sas(struct iked *ik, struct ike_sa *sa, struct iked_child_batch *b, bool add)
+/* dirs: IKED_CHILD_IN | IKED_CHILD_OUT, the SAs of c to add or delete. */
+#define IKED_CHILD_IN   1u
+#define IKED_CHILD_OUT  2u
+#define IKED_CHILD_BOTH 3u
+
+static void iked_child_sas(struct iked *ik, struct ike_sa *sa, struct child_sa *c,
+                           struct iked_child_batch *b, bool add, unsigned dirs)
 {
-    struct child_sa *c = sa->child;
     for (int i = 0; i < 2; i++) {
         bool in = i == 0;
+        if (!(dirs & (in ? IKED_CHILD_IN : IKED_CHILD_OUT)))
+            continue;
         Mgate__XfrmOp *op = &b->op[b->n_ops];
         mgate__xfrm_op__init(op);
         if (add) {
@@ -165,10 +174,10 @@ static void iked_child_sas(struct iked *ik, struct ike_sa *sa, struct iked_child
             x->esn = c->esp.esn;
             x->replay_window = c->esp.esn ? 128 : 32;
             mgate__xfrm_lifetime__init(&b->lft[i]);
-            /* The hard limit is the backstop; the soft one starts a rekey
-             * (next issue) 10% before. */
+            /* The hard limit is the backstop; the soft one, earlier by
+             * rekey_margin and a random part, starts our rekey. */
             b->lft[i].hard_add_s = ik->set.child_lifetime_s;
-            b->lft[i].soft_add_s = ik->set.child_lifetime_s - ik->set.child_lifetime_s / 10;
+            b->lft[i].soft_add_s = iked_rekey_soft_s(ik, ik->set.child_lifetime_s);
             x->lifetime = &b->lft[i];
             if (sa->natt) {
                 x->encap = true;
@@ -178,7 +187,7 @@ static void iked_child_sas(struct iked *ik, struct ike_sa *sa, struct iked_child
             op->op_case = MGATE__XFRM_OP__OP_SA_ADD;
             op->sa_add = x;
         } else {
-            Mgate__XfrmSaId *id = &b->sa_id[i];
+            Mgate__XfrmSaId *id = &b->sa_id[b->n_ids++];
             mgate__xfrm_sa_id__init(id);
             id->dst = in ? iked_addr_bin(&sa->local) : iked_addr_bin(&sa->remote);
             id->spi = in ? c->spi_in : c->spi_out;
@@ -250,8 +259,8 @@ int iked_child_install(struct iked *ik, struct ike_sa *sa,
     }
     /* SAs before policies: the moment the out policy exists, traffic to the
      * device needs its SA. */
-    iked_child_sas(ik, sa, b, true);
-    iked_child_policies(sa, b, true);
+    iked_child_sas(ik, sa, sa->child, b, true, IKED_CHILD_BOTH);
+    iked_child_policies(sa, sa->child, b, true);
     call->ik = ik;
     call->spi_r = sa->spi_r;
     call->done = done;
@@ -299,8 +308,8 @@ int iked_child_remove(struct iked *ik, struct ike_sa *sa)
      * that is about to vanish. A replaced SA's policies belong to its
      * successor (same virtual IP, updated in place): only its SAs go. */
     if (!sa->lease_moved)
-        iked_child_policies(sa, b, false);
-    iked_child_sas(ik, sa, b, false);
+        iked_child_policies(sa, sa->child, b, false);
+    iked_child_sas(ik, sa, sa->child, b, false, IKED_CHILD_BOTH);
     int rc = iked_child_send(ik, b, iked_child_on_removed, NULL);
     free(b);
     sa->child->installed = false;
@@ -352,12 +361,10 @@ int iked_child_retarget(struct iked *ik, struct ike_sa *sa, const struct ike_chi
         *old = *c;
         memcpy(old->ts_local, gone, n_gone * sizeof(gone[0]));
         old->n_ts_local = n_gone;
-        sa->child = old;
-        iked_child_policies(sa, del, false);
-        sa->child = c;
+        iked_child_policies(sa, old, del, false);
         memcpy(c->ts_local, ts, n * sizeof(ts[0]));
         c->n_ts_local = n;
-        iked_child_policies(sa, add, true);
+        iked_child_policies(sa, c, add, true);
         size_t n_ops = 0;
         for (size_t i = 0; i < add->n_ops; i++)
             ops[n_ops++] = add->ops[i];
@@ -409,9 +416,7 @@ void iked_child_trim_moved(struct iked *ik, struct ike_sa *old, const struct ike
     }
     if (gone->n_ts_local) {
         /* Built from the copy: the selectors point into it until sent. */
-        old->child = gone;
-        iked_child_policies(old, b, false);
-        old->child = c;
+        iked_child_policies(old, gone, b, false);
         if (iked_child_send(ik, b, iked_child_on_removed, NULL) < 0)
             log_err("cannot remove a replaced tunnel's policies now; reconcile will");
     }
@@ -448,9 +453,14 @@ static void iked_child_keep_one(struct ike_sa *sa, void *arg)
     k->batches = nb;
     k->batches[k->n_batches++] = b;
     /* The delete form of the batch carries exactly the ids to keep. */
-    iked_child_policies(sa, b, false);
-    iked_child_sas(k->ik, sa, b, false);
-    Mgate__XfrmSaId **ns = realloc(k->sas, (k->n_sas + 2) * sizeof(*ns));
+    iked_child_policies(sa, sa->child, b, false);
+    iked_child_sas(k->ik, sa, sa->child, b, false, IKED_CHILD_BOTH);
+    /* A rekey's old SA pair stays until its DELETE. */
+    if (sa->child_old && sa->child_old->installed)
+        iked_child_sas(k->ik, sa, sa->child_old, b, false, IKED_CHILD_BOTH);
+    if (sa->child_redundant && sa->child_redundant->installed)
+        iked_child_sas(k->ik, sa, sa->child_redundant, b, false, IKED_CHILD_BOTH);
+    Mgate__XfrmSaId **ns = realloc(k->sas, (k->n_sas + 6) * sizeof(*ns));
     Mgate__XfrmPolicyId **np = realloc(k->pols, (k->n_pols + b->n_ops) * sizeof(*np));
     if (ns)
         k->sas = ns;
@@ -527,4 +537,102 @@ void iked_child_reconcile(struct iked *ik)
     free(k.batches);
     free(k.sas);
     free(k.pols);
+}
+
+/* ---- rekeying (iked_rekey.c decides, this builds the batch) ---- */
+
+struct iked_child_rekey_call {
+    struct iked *ik;
+    uint64_t spi_r;
+    uint32_t add_spi_in; /* the pair added, to mark it installed */
+    void (*done)(struct iked *ik, struct ike_sa *sa, bool ok);
+};
+
+static void iked_child_on_rekey_batch(struct upstream *up, const ProtobufCMessage *resp,
+                                      const Mgate__Error *err, void *ud)
+{
+    struct iked_child_rekey_call *call = ud;
+    (void)up;
+    const Mgate__XfrmdResponse *r = (const Mgate__XfrmdResponse *)resp;
+    bool ok = false;
+    if (err) {
+        log_err("rekeying a CHILD SA: xfrmd: %s", err->message);
+    } else if (r->body_case != MGATE__XFRMD_RESPONSE__BODY_BATCH) {
+        log_err("rekeying a CHILD SA: unexpected answer from xfrmd");
+    } else if (r->batch->failed) {
+        for (size_t i = 0; i < r->batch->n_results; i++)
+            if (r->batch->results[i]->errnum && r->batch->results[i]->errnum != ENOENT &&
+                r->batch->results[i]->errnum != ESRCH) {
+                log_err("rekeying a CHILD SA: %s", r->batch->results[i]->message);
+                break;
+            }
+        /* Deleting what is already gone is no failure. */
+        ok = true;
+        for (size_t i = 0; i < r->batch->n_results; i++)
+            if (r->batch->results[i]->errnum && r->batch->results[i]->errnum != ENOENT &&
+                r->batch->results[i]->errnum != ESRCH)
+                ok = false;
+    } else {
+        ok = true;
+    }
+    struct ike_sa *sa = iked_sa_table_by_spi_r(call->ik->sas, call->spi_r);
+    if (sa && call->add_spi_in) {
+        struct child_sa *c = sa->child && sa->child->spi_in == call->add_spi_in ? sa->child : NULL;
+        /* Half of a refused batch may be in: the removal takes it out. */
+        if (c && (ok || (r && r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH)))
+            c->installed = true;
+    }
+    if (sa && call->done)
+        call->done(call->ik, sa, ok);
+    free(call);
+}
+
+int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *add_in,
+                           struct child_sa *add_out, struct child_sa *del,
+                           void (*done)(struct iked *ik, struct ike_sa *sa, bool ok))
+{
+    struct iked_child_batch *b = calloc(1, sizeof(*b));
+    struct iked_child_rekey_call *call = calloc(1, sizeof(*call));
+    if (!b || !call) {
+        free(b);
+        free(call);
+        return -ENOMEM;
+    }
+    /* A rekeyed SA keeps its predecessor's reqid: the policies stay as
+     * they are and take either SA inbound; outbound the kernel uses the
+     * newest SA of the reqid, so adding the new outbound SA is the switch.
+     * New SAs first, then the old pair. */
+    struct child_sa *add = add_in ? add_in : add_out;
+    if (add_in)
+        iked_child_sas(ik, sa, add_in, b, true, IKED_CHILD_IN);
+    if (add_out)
+        iked_child_sas(ik, sa, add_out, b, true, IKED_CHILD_OUT);
+    if (del && del->installed) {
+        iked_child_sas(ik, sa, del, b, false, IKED_CHILD_BOTH);
+        del->installed = false;
+    }
+    call->ik = ik;
+    call->spi_r = ike_sa_our_spi(sa);
+    call->add_spi_in = add ? add->spi_in : 0;
+    call->done = done;
+    size_t n_ops = b->n_ops;
+    int rc = n_ops ? iked_child_send(ik, b, iked_child_on_rekey_batch, call) : 0;
+    /* The keys that went into the frame go; a responder's new outbound
+     * key stays until its SA is added (at the old SA's DELETE). */
+    if (add_in) {
+        explicit_bzero(add_in->enc_key_in, sizeof(add_in->enc_key_in));
+        explicit_bzero(add_in->integ_key_in, sizeof(add_in->integ_key_in));
+    }
+    if (add_out) {
+        explicit_bzero(add_out->enc_key_out, sizeof(add_out->enc_key_out));
+        explicit_bzero(add_out->integ_key_out, sizeof(add_out->integ_key_out));
+    }
+    explicit_bzero(b, sizeof(*b));
+    free(b);
+    if (rc < 0)
+        log_err("cannot send a CHILD SA rekey to xfrmd: %s",
+                rc == -ENOTCONN ? "it is not connected" : strerror(-rc));
+    if (rc < 0 || n_ops == 0)
+        free(call);
+    return rc < 0 ? rc : n_ops == 0;
 }

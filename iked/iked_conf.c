@@ -51,10 +51,14 @@ const struct conf_key iked_conf_schema[] = {
      "every IKE_AUTH)"},
     {"half_open_timeout", CONF_DURATION, offsetof(struct iked_conf, half_open_timeout_ms), "30s",
      MS_PER_S, 10 * MS_PER_MIN, "how long an IKE SA may wait for IKE_AUTH"},
-    {"ike_lifetime", CONF_DURATION, offsetof(struct iked_conf, ike_lifetime_ms), "4h", MS_PER_MIN,
-     30 * MS_PER_DAY, "IKE SA lifetime"},
+    {"ike_lifetime", CONF_DURATION, offsetof(struct iked_conf, ike_lifetime_ms), "4h",
+     10 * MS_PER_S, 30 * MS_PER_DAY, "IKE SA lifetime: the gateway rekeys it before"},
     {"child_lifetime", CONF_DURATION, offsetof(struct iked_conf, child_lifetime_ms), "1h",
-     MS_PER_MIN, 30 * MS_PER_DAY, "CHILD SA lifetime"},
+     10 * MS_PER_S, 30 * MS_PER_DAY, "CHILD SA lifetime: the kernel's hard limit"},
+    {"rekey_margin", CONF_UINT, offsetof(struct iked_conf, rekey_margin), "10", 1, 50,
+     "rekey this percentage of a lifetime before it ends (the kernel's soft limit)"},
+    {"rekey_jitter", CONF_UINT, offsetof(struct iked_conf, rekey_jitter), "10", 0, 40,
+     "up to this percentage of a lifetime more, at random, so tunnels do not rekey at once"},
     {"workers", CONF_UINT, offsetof(struct iked_conf, workers), "0", 0, 256,
      "crypto worker threads (0: one per core)"},
     {"dpd_delay", CONF_DURATION, offsetof(struct iked_conf, dpd_delay_ms), "30s", 0, MS_PER_DAY,
@@ -286,11 +290,14 @@ int iked_parse_ike_proposal(const char *s, struct iked_ike_proposal *out, char *
 int iked_parse_esp_proposal(const char *s, struct iked_esp_proposal *out, char *why, size_t len)
 {
     struct iked_prop_words pw;
-    unsigned allowed = 1u << IKED_ALG_ENCR | 1u << IKED_ALG_INTEG | 1u << IKED_ALG_ESN;
+    /* A key exchange group in an ESP proposal is PFS: CREATE_CHILD_SA
+     * rekeys of this CHILD SA carry a KE of that group (RFC 7296 §1.3.1). */
+    unsigned allowed =
+        1u << IKED_ALG_ENCR | 1u << IKED_ALG_INTEG | 1u << IKED_ALG_ESN | 1u << IKED_ALG_DH;
     if (iked_prop_split(s, allowed, "ESP", &pw, why, len) < 0)
         return -1;
     const struct iked_alg *encr = pw.alg[IKED_ALG_ENCR], *integ = pw.alg[IKED_ALG_INTEG];
-    const struct iked_alg *esn = pw.alg[IKED_ALG_ESN];
+    const struct iked_alg *esn = pw.alg[IKED_ALG_ESN], *dh = pw.alg[IKED_ALG_DH];
     if (!encr) {
         iked_why(why, len,
                  "'%s': no encryption algorithm (aes128gcm16, aes256gcm16, aes128, aes256)", s);
@@ -307,10 +314,16 @@ int iked_parse_esp_proposal(const char *s, struct iked_esp_proposal *out, char *
                  pw.word[IKED_ALG_ENCR]);
         return -1;
     }
+    if (dh && (ike_crypto_init() != IKE_CRYPTO_OK || !ike_dh_group_supported(dh->id))) {
+        iked_why(why, len, "'%s': key exchange group '%s' is not supported by the crypto layer", s,
+                 pw.word[IKED_ALG_DH]);
+        return -1;
+    }
     out->encr = encr->id;
     out->encr_keybits = encr->keybits;
     out->integ = integ ? integ->id : IKE_INTEG_NONE;
     out->esn = esn && esn->id == IKE_ESN_YES;
+    out->dh = dh ? dh->id : 0;
     return 0;
 }
 
@@ -483,7 +496,7 @@ static int iked_settings_lists(const struct iked_conf *conf, struct iked_setting
         for (size_t j = 0; j < i; j++) {
             const struct iked_esp_proposal *o = &set->esp[j];
             if (o->encr == e->encr && o->encr_keybits == e->encr_keybits && o->integ == e->integ &&
-                o->esn == e->esn) {
+                o->esn == e->esn && o->dh == e->dh) {
                 iked_why(why, len, "'%s' says the same as '%s'", conf->esp_proposals.v[i],
                          conf->esp_proposals.v[j]);
                 return -1;
@@ -591,6 +604,8 @@ static int iked_settings_do(const struct iked_conf *conf, struct iked_settings *
     set->half_open_timeout_ms = (uint32_t)conf->half_open_timeout_ms;
     set->ike_lifetime_s = (uint32_t)(conf->ike_lifetime_ms / MS_PER_S);
     set->child_lifetime_s = (uint32_t)(conf->child_lifetime_ms / MS_PER_S);
+    set->rekey_margin_pct = (uint8_t)conf->rekey_margin;
+    set->rekey_jitter_pct = (uint8_t)conf->rekey_jitter;
     set->dpd_delay_ms = (uint32_t)conf->dpd_delay_ms;
     set->dpd_timeout_ms = (uint32_t)conf->dpd_timeout_ms;
     set->cookie_threshold = (uint32_t)conf->cookie_threshold;

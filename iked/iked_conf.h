@@ -52,6 +52,8 @@ struct iked_conf {
     uint64_t half_open_timeout_ms;
     uint64_t ike_lifetime_ms;
     uint64_t child_lifetime_ms;
+    uint64_t rekey_margin; /* percent of a lifetime: rekey that long before it ends */
+    uint64_t rekey_jitter; /* percent: a random part more, spreading rekeys */
     uint64_t workers;          /* crypto worker threads; 0 = one per core */
     uint64_t dpd_delay_ms;     /* idle time before a liveness check; 0 = no DPD */
     uint64_t dpd_timeout_ms;   /* no answer for this long: the peer is dead */
@@ -80,6 +82,7 @@ struct iked_esp_proposal {
     uint16_t encr_keybits;
     uint16_t integ; /* 0 with AEAD */
     bool esn;
+    uint16_t dh; /* PFS group for CREATE_CHILD_SA; 0: none */
 };
 
 struct iked_subnet {
@@ -103,6 +106,7 @@ struct iked_settings {
     uint32_t half_open_timeout_ms;
     uint32_t ike_lifetime_s;
     uint32_t child_lifetime_s;
+    uint8_t rekey_margin_pct, rekey_jitter_pct;
     uint32_t dpd_delay_ms; /* 0: no liveness checks */
     uint32_t dpd_timeout_ms;
     uint32_t cookie_threshold; /* 0: every IKE_SA_INIT needs a COOKIE */

@@ -17,6 +17,7 @@
 #include "ike_const.h"
 #include "ike_msg_wr.h"
 #include "iked.h"
+#include "iked_rekey.h"
 #include "log.h"
 
 struct iked_job {
@@ -24,7 +25,9 @@ struct iked_job {
     struct iked *ik;
     struct ike_sa *sa;     /* the SA worked on; NULL for IKE_SA_INIT */
     struct ike_sa *new_sa; /* IKE_SA_INIT's result */
-    uint64_t init_spi_i;   /* IKE_SA_INIT in flight: initiator SPI */
+    /* An IKE SA rekey's new SA. */
+    struct ike_sa *rekeyed;
+    uint64_t init_spi_i; /* IKE_SA_INIT in flight: initiator SPI */
     struct iked_job *next_init;
     uint8_t *buf;
     struct ike_rx rx;
@@ -88,7 +91,7 @@ static void iked_job_work(uv_work_t *req)
         return;
     }
     if (j->sa)
-        j->res = ike_exch_request(env, j->sa, &j->rx, &m, &j->tx);
+        j->res = ike_exch_request_ex(env, j->sa, &j->rx, &m, &j->tx, &j->rekeyed);
     else
         j->res = ike_exch_sa_init(env, &j->rx, &m, &j->new_sa, &j->tx);
 }
@@ -165,6 +168,11 @@ static void iked_job_done(uv_work_t *req, int status)
             }
     }
     struct ike_sa *sa = j->sa ? j->sa : j->new_sa;
+    if (j->rekeyed && (status == UV_ECANCELED || j->sa->destroy_pending || ik->stopping)) {
+        /* The old SA ends: its CHILD SAs (moved) go with it. */
+        iked_rekey_ike_abandon(j->sa, j->rekeyed);
+        j->rekeyed = NULL;
+    }
     if (status == UV_ECANCELED) {
         if (j->new_sa)
             ike_sa_free(j->new_sa);
@@ -247,6 +255,11 @@ static void iked_job_done(uv_work_t *req, int status)
         iked_sa_destroy(ik, sa, false, "deleted by the peer");
         break;
     case IKE_EXCH_DELETE_CHILD:
+        if (sa->child_old) {
+            /* Both go; the old pair first, without moving outbound. */
+            sa->child_out_pending = false;
+            iked_rekey_old_child_deleted(ik, sa);
+        }
         iked_child_remove(ik, sa);
         iked_persist_save(ik, sa);
         iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
@@ -258,6 +271,25 @@ static void iked_job_done(uv_work_t *req, int status)
          * dropped meanwhile, the peer tries again. */
         sa->busy = true;
         iked_authz_ask(ik, sa);
+        break;
+    case IKE_EXCH_REKEY_CHILD:
+        iked_rekey_child_answered(ik, sa, &j->rx);
+        break;
+    case IKE_EXCH_REKEY_IKE:
+        /* Protected with the old SA's keys: the exchange was on it. */
+        iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
+        iked_rekey_ike_answered(ik, sa, j->rekeyed);
+        j->rekeyed = NULL;
+        break;
+    case IKE_EXCH_DELETE_OLD_CHILD:
+        iked_rekey_old_child_deleted(ik, sa);
+        iked_persist_save(ik, sa);
+        iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
+        break;
+    case IKE_EXCH_DELETE_REDUNDANT_CHILD:
+        iked_rekey_redundant_deleted(ik, sa);
+        iked_persist_save(ik, sa);
+        iked_send_tx(ik, &j->rx, j->tx.buf, j->tx.len);
         break;
     }
 out:
@@ -437,13 +469,20 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
     uint64_t spi_i, spi_r;
     memcpy(&spi_i, h.ispi, 8);
     memcpy(&spi_r, h.rspi, 8);
+    /* Our SPI: the responder's, unless the sender is the original
+     * responder (no Initiator flag): then we initiated (a gateway rekey). */
+    uint64_t ours = (h.flags & IKE_FLAG_INITIATOR) ? spi_r : spi_i;
     if (h.flags & IKE_FLAG_RESPONSE) {
         /* An answer to our DELETE or liveness request: it counts as a sign
          * of life only once authenticated (cheap symmetric crypto: fine on
          * the loop, and rare). */
-        struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, spi_r);
+        struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, ours);
         struct ike_msg m;
-        if (!sa || sa->busy || ike_msg_parse(&m, buf, len, &err) != IKE_OK)
+        if (!sa || sa->busy)
+            return;
+        if (iked_rekey_response(ik, sa, buf, len, local, remote, natt_port))
+            return;
+        if (ike_msg_parse(&m, buf, len, &err) != IKE_OK)
             return;
         struct ike_rx rx = {.buf = buf,
                             .len = len,
@@ -487,15 +526,19 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
             ik->rx_dropped++;
         return;
     }
-    struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, spi_r);
-    if (!sa || sa->spi_i != spi_i) {
+    struct ike_sa *sa = iked_sa_table_by_spi_r(ik->sas, ours);
+    if (!sa || sa->spi_i != spi_i || sa->spi_r != spi_r) {
         log_debug("IKE message for an unknown SA from %s dropped",
                   iked_addr_str(remote, from, sizeof(from)));
         ik->rx_dropped++;
         return;
     }
-    if (sa->state == IKE_SA_DELETING || sa->state == IKE_SA_INSTALLING)
+    if (sa->state == IKE_SA_DELETING || sa->state == IKE_SA_INSTALLING) {
+        log_debug("%s message %u from %s dropped: the SA is %s", ike_exchange_name(h.exchange),
+                  h.msgid, iked_addr_str(remote, from, sizeof(from)),
+                  sa->state == IKE_SA_DELETING ? "being deleted" : "installing");
         return;
+    }
     if (sa->last_resp && h.msgid == sa->last_msgid && sa->next_msgid != sa->last_msgid) {
         /* A retransmission: the same answer again, no new work (§2.1). */
         if (iked_frag_retransmit_ok(buf, len))
@@ -506,6 +549,9 @@ void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
         iked_frag_defer(ik, sa, buf, len, local, remote, natt_port))
         return;
     if (h.msgid != sa->next_msgid || sa->busy) {
+        log_debug("%s message %u from %s dropped: %s (expected %u)", ike_exchange_name(h.exchange),
+                  h.msgid, iked_addr_str(remote, from, sizeof(from)),
+                  sa->busy ? "the SA is busy" : "unexpected message ID", sa->next_msgid);
         ik->rx_dropped++;
         return;
     }
@@ -535,8 +581,13 @@ void iked_sa_destroy(struct iked *ik, struct ike_sa *sa, bool notify, const char
         log_info("IKE SA removed (%s): %s", reason, ike_sa_describe(sa, d, sizeof(d)));
     if (sa->state != IKE_SA_HALF_OPEN)
         iked_persist_forget(ik, sa);
+    if (sa->child_old && sa->child_old->installed)
+        iked_child_rekey_batch(ik, sa, NULL, NULL, sa->child_old, NULL);
+    if (sa->child_redundant && sa->child_redundant->installed)
+        iked_child_rekey_batch(ik, sa, NULL, NULL, sa->child_redundant, NULL);
     if (sa->child && sa->child->installed)
         iked_child_remove(ik, sa);
+    iked_rekey_forget(ik, sa);
     if (ik->leases && sa->vip.s_addr && sa->peer_subject && !sa->lease_moved)
         lease_pool_release(ik->leases, sa->peer_subject);
     if (sa->state == IKE_SA_ESTABLISHED)
@@ -568,8 +619,9 @@ static void iked_sweep_one(struct ike_sa *sa, void *arg)
     if (sa->state == IKE_SA_HALF_OPEN && now - sa->created_ms > ik->set.half_open_timeout_ms) {
         iked_sa_destroy(ik, sa, false, "half-open timeout");
     } else {
-        iked_mobility_sweep(ik, sa, now);
-        iked_dpd_sweep(ik, sa, now);
+        iked_mobility_sweep(ik, sa, now); /* never ends the SA */
+        if (!iked_rekey_sweep(ik, sa, now))
+            iked_dpd_sweep(ik, sa, now);
     }
 }
 

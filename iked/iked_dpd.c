@@ -49,6 +49,11 @@ void iked_dpd_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
      * on the device's new path: one request of ours at a time. */
     if (sa->busy || sa->state != IKE_SA_ESTABLISHED || set->dpd_delay_ms == 0 || sa->rr_pending)
         return;
+    /* One request of ours at a time (§2.3): an outstanding rekey or
+     * DELETE is retransmitted and timed out by iked_rekey_init.c, and its
+     * answer is as good a sign of life. */
+    if (sa->req_kind != IKE_SA_REQ_NONE)
+        return;
     if (sa->dpd_sent_ms) {
         if (sa->last_rx_ms >= sa->dpd_sent_ms) {
             /* Answered (or the peer spoke): alive. */

@@ -146,11 +146,11 @@ static void mob_on_moved(struct upstream *up, const ProtobufCMessage *resp, cons
         why = !ok_in ? r->move->results[0]->message : r->move->results[1]->message;
     }
     char d[160], to[64];
-    mob_str(&sa->move_remote, to, sizeof(to));
+    mob_str(&sa->move->remote, to, sizeof(to));
     if (ok_in)
-        sa->local = sa->move_local; /* the inbound SA's id follows */
+        sa->local = sa->move->local; /* the inbound SA's id follows */
     if (ok_out)
-        sa->remote = sa->move_remote;
+        sa->remote = sa->move->remote;
     if (!ok_in || !ok_out) {
         char w[200];
         snprintf(w, sizeof(w), "its SAs could not move to %s: %s", to, why);
@@ -166,15 +166,15 @@ static void mob_on_moved(struct upstream *up, const ProtobufCMessage *resp, cons
     log_notice("tunnel moved: %s", ike_sa_describe(sa, d, sizeof(d)));
 }
 
-/* Moves sa's CHILD SAs (and then the IKE SA) to move_local/move_remote. */
+/* Moves sa's CHILD SAs (and then the IKE SA) to sa->move. */
 static void mob_move(struct iked *ik, struct ike_sa *sa)
 {
     char d[160];
     sa->move_wanted = false;
     if (!sa->child || !sa->child->installed) {
         /* Nothing in the kernel: only IKE moves. */
-        sa->local = sa->move_local;
-        sa->remote = sa->move_remote;
+        sa->local = sa->move->local;
+        sa->remote = sa->move->remote;
         sa->peer_behind_nat = sa->move_peer_nat;
         sa->self_behind_nat = sa->move_self_nat;
         iked_persist_save(ik, sa);
@@ -207,12 +207,12 @@ static void mob_move(struct iked *ik, struct ike_sa *sa)
         b->id[i].spi = in ? c->spi_in : c->spi_out;
         m->sa = &b->id[i];
         m->reqid = c->reqid;
-        m->new_src = mob_addr_bin(in ? &sa->move_remote : &sa->move_local);
-        m->new_dst = mob_addr_bin(in ? &sa->move_local : &sa->move_remote);
+        m->new_src = mob_addr_bin(in ? &sa->move->remote : &sa->move->local);
+        m->new_dst = mob_addr_bin(in ? &sa->move->local : &sa->move->remote);
         m->encap = encap;
         if (encap) {
-            m->encap_sport = mob_port(in ? &sa->move_remote : &sa->move_local);
-            m->encap_dport = mob_port(in ? &sa->move_local : &sa->move_remote);
+            m->encap_sport = mob_port(in ? &sa->move->remote : &sa->move->local);
+            m->encap_dport = mob_port(in ? &sa->move->local : &sa->move->remote);
         }
         b->mvp[i] = m;
     }
@@ -239,7 +239,7 @@ static void mob_rr_send(struct iked *ik, struct ike_sa *sa, bool again)
     struct ike_tx tx = {0};
     if (ike_exch_rr_request(&ik->env, sa, again, &tx) == 0) {
         iked_persist_save(ik, sa); /* our message ID, before it leaves */
-        iked_net_send(ik, &sa->move_local, &sa->move_remote, tx.buf, tx.len);
+        iked_net_send(ik, &sa->move->local, &sa->move->remote, tx.buf, tx.len);
     }
     free(tx.buf);
     sa->rr_sent_ms = mob_now_ms(ik);
@@ -262,7 +262,7 @@ void iked_mobility_after_request(struct iked *ik, struct ike_sa *sa, const struc
         sa->rr_ok = false;
         sa->rr_tries = 0;
         log_info("%s: return routability check to %s", ike_sa_describe(sa, d, sizeof(d)),
-                 mob_str(&sa->move_remote, from, sizeof(from)));
+                 mob_str(&sa->move->remote, from, sizeof(from)));
         mob_rr_send(ik, sa, false);
         return;
     }
@@ -278,8 +278,10 @@ void iked_mobility_after_request(struct iked *ik, struct ike_sa *sa, const struc
         return;
     log_info("%s: authenticated request from %s: the NAT mapping changed",
              ike_sa_describe(sa, d, sizeof(d)), mob_str(&rx->remote, from, sizeof(from)));
-    sa->move_local = rx->local;
-    sa->move_remote = rx->remote;
+    if (ike_sa_move_to(sa, &rx->local, &rx->remote) < 0) {
+        log_err("%s: out of memory; the SAs stay where they are", d);
+        return;
+    }
     sa->move_peer_nat = sa->peer_behind_nat;
     sa->move_self_nat = sa->self_behind_nat;
     mob_move(ik, sa);
@@ -353,7 +355,7 @@ void iked_mobility_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)
             /* The device may be back on the old path or gone: DPD tells. */
             sa->rr_pending = false;
             log_info("%s: return routability check to %s unanswered: the SAs stay",
-                     ike_sa_describe(sa, d, sizeof(d)), mob_str(&sa->move_remote, to, sizeof(to)));
+                     ike_sa_describe(sa, d, sizeof(d)), mob_str(&sa->move->remote, to, sizeof(to)));
         } else {
             mob_rr_send(ik, sa, true);
         }
@@ -474,8 +476,10 @@ static void mob_on_mapping(struct iked *ik, const Mgate__XfrmMapping *mp)
     }
     log_info("%s: the kernel saw ESP from %s: the NAT mapping changed",
              ike_sa_describe(sa, d, sizeof(d)), mob_str(&remote, to, sizeof(to)));
-    sa->move_local = sa->local;
-    sa->move_remote = remote;
+    if (ike_sa_move_to(sa, &sa->local, &remote) < 0) {
+        log_err("%s: out of memory; the SAs stay where they are", d);
+        return;
+    }
     sa->move_peer_nat = sa->peer_behind_nat;
     sa->move_self_nat = sa->self_behind_nat;
     mob_move(ik, sa);

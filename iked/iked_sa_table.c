@@ -161,18 +161,20 @@ void iked_sa_table_free(struct iked_sa_table *t)
 
 int iked_sa_table_add(struct iked_sa_table *t, struct ike_sa *sa)
 {
-    int rc = iked_index_add(&t->by_r, sa->spi_r, sa);
+    /* "by_r" holds our SPI: the responder SPI, or the initiator SPI of an
+     * IKE SA the gateway rekeyed (we_initiator). */
+    int rc = iked_index_add(&t->by_r, ike_sa_our_spi(sa), sa);
     if (rc)
         return rc;
     rc = iked_index_add(&t->by_i, iked_init_key(sa->spi_i, &sa->remote), sa);
     if (rc)
-        iked_index_del(&t->by_r, sa->spi_r, sa);
+        iked_index_del(&t->by_r, ike_sa_our_spi(sa), sa);
     return rc;
 }
 
 void iked_sa_table_remove(struct iked_sa_table *t, struct ike_sa *sa)
 {
-    iked_index_del(&t->by_r, sa->spi_r, sa);
+    iked_index_del(&t->by_r, ike_sa_our_spi(sa), sa);
     iked_index_del(&t->by_i, iked_init_key(sa->spi_i, &sa->remote), sa);
     if (sa->id_indexed) {
         iked_index_del(&t->by_id, iked_id_key(sa->peer_subject), sa);
@@ -188,6 +190,14 @@ int iked_sa_table_index_identity(struct iked_sa_table *t, struct ike_sa *sa)
     if (rc == 0)
         sa->id_indexed = true;
     return rc;
+}
+
+void iked_sa_table_unindex_identity(struct iked_sa_table *t, struct ike_sa *sa)
+{
+    if (!sa->id_indexed)
+        return;
+    iked_index_del(&t->by_id, iked_id_key(sa->peer_subject), sa);
+    sa->id_indexed = false;
 }
 
 void iked_sa_table_each_identity(struct iked_sa_table *t, const char *subject,

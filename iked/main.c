@@ -11,6 +11,7 @@
 #include "iked.pb-c.h"
 #include "log.h"
 #include "policyd.pb-c.h"
+#include "iked_rekey.h"
 #include "xfrmd.pb-c.h"
 
 /* Schema history of iked.db (append only; see common/db.h). */
@@ -42,13 +43,23 @@ static const char *iked_policyd_topics[] = {"lifecycle", "access", NULL};
 /* "sa": expire and NAT mapping events. */
 static const char *const iked_xfrmd_topics[] = {"lifecycle", "sa", NULL};
 
+/* xfrmd's events: the kernel's soft expires start CHILD SA rekeys; its
+ * NAT mapping changes move the device's SAs. Each handler ignores the
+ * other's events. */
+static void iked_on_xfrmd_event(struct upstream *up, const ProtobufCMessage *ev, uint32_t ev_case,
+                                void *ud)
+{
+    iked_rekey_xfrmd_event(up, ev, ev_case, ud);
+    iked_mobility_on_xfrmd_event(up, ev, ev_case, ud);
+}
+
 static const struct upstream_def iked_upstreams[] = {
     {.service = "xfrmd",
-     .topics = iked_xfrmd_topics,
-     .on_event = iked_mobility_on_xfrmd_event,
      .request = &mgate__xfrmd_request__descriptor,
      .response = &mgate__xfrmd_response__descriptor,
      .event = &mgate__xfrmd_event__descriptor,
+     .topics = iked_xfrmd_topics,
+     .on_event = iked_on_xfrmd_event,
      .on_connect = iked_on_xfrmd_connect},
     {.service = "policyd",
      .request = &mgate__policyd_request__descriptor,

@@ -53,7 +53,7 @@ static struct ike_sa *bench_sa(uint64_t spi_r)
         ike_sa_free(sa);
         return NULL;
     }
-    sa->child->esp = (struct iked_esp_proposal){IKE_ENCR_AES_GCM_16, 128, 0, false};
+    sa->child->esp = (struct iked_esp_proposal){IKE_ENCR_AES_GCM_16, 128, 0, false, 0};
     sa->child->n_ts_local = 1;
     sa->child->ts_local[0].family = AF_INET;
     sa->child->ts_remote.family = AF_INET;

@@ -138,7 +138,7 @@ static struct ike_sa *make_sa(bool gcm, uint64_t spi_r)
     c->spi_in = 0xc0000001;
     c->spi_out = 0xd0000002;
     c->reqid = 0x4d000007;
-    c->esp = (struct iked_esp_proposal){IKE_ENCR_AES_GCM_16, 128, 0, true};
+    c->esp = (struct iked_esp_proposal){IKE_ENCR_AES_GCM_16, 128, 0, true, 0};
     /* CHILD keys: 0xDD bytes, which must not reach the record. */
     memset(c->enc_key_in, 0xdd, sizeof(c->enc_key_in));
     memset(c->enc_key_out, 0xdd, sizeof(c->enc_key_out));

@@ -179,7 +179,7 @@ static void test_good_values(void **state)
 
     /* A bare address is a host; esn; case does not matter; explicit PRF. */
     assert_int_equal(load("[iked]\nsubnets = 10.9.9.9 ::1\n"
-                          "esp_proposals = AES256-SHA512-ESN aes128gcm16-noesn\n"
+                          "esp_proposals = AES256-SHA512-ESN aes128gcm16-noesn aes128gcm16-ecp256\n"
                           "ike_proposals = aes128-sha256-prfsha512-x25519\n"
                           "pool = 100.64.0.0/30\n",
                           &set, msg, sizeof(msg)),
@@ -189,6 +189,8 @@ static void test_good_values(void **state)
     assert_true(set.esp[0].esn);
     assert_int_equal(set.esp[0].integ, IKE_INTEG_HMAC_SHA2_512_256);
     assert_false(set.esp[1].esn);
+    assert_int_equal(set.esp[1].dh, 0);
+    assert_int_equal(set.esp[2].dh, IKE_DH_ECP_256); /* PFS: not the same as esp[1] */
     assert_int_equal(set.ike[0].suite.integ, IKE_INTEG_HMAC_SHA2_256_128);
     assert_int_equal(set.ike[0].suite.prf, IKE_PRF_HMAC_SHA2_512);
     assert_int_equal(set.ike[0].suite.dh, IKE_DH_CURVE25519);
@@ -247,9 +249,11 @@ static const struct bad_case bad_cases[] = {
      "t.conf:2: ike_proposals: 'aes128-sha256-prfsha256-modp2048' says the same as "
      "'aes128-sha256-modp2048'"},
     {"ike_proposals = \"\"", "t.conf:2: ike_proposals: empty: at least one proposal is needed"},
-    {"esp_proposals = aes128gcm16-modp2048",
-     "t.conf:2: esp_proposals: 'aes128gcm16-modp2048': 'modp2048' is a key exchange group, "
-     "which ESP proposals do not take"},
+    {"esp_proposals = aes128gcm16-modp2048 aes128gcm16-modp2048",
+     "t.conf:2: esp_proposals: 'aes128gcm16-modp2048' says the same as 'aes128gcm16-modp2048'"},
+    {"esp_proposals = aes128gcm16-modp2048-ecp256",
+     "t.conf:2: esp_proposals: 'aes128gcm16-modp2048-ecp256': 'ecp256' is a second key exchange "
+     "group (one of each per proposal)"},
     {"esp_proposals = aes256-prfsha256",
      "t.conf:2: esp_proposals: 'aes256-prfsha256': 'prfsha256' is a PRF, which ESP proposals "
      "do not take"},
@@ -300,7 +304,8 @@ static const struct bad_case bad_cases[] = {
     {"crl = /etc/mgate/ca.crl", "t.conf:2: crl: set without any ca"},
     /* what the schema binder refuses */
     {"half_open_timeout = 0s", "t.conf:2: half_open_timeout: 0s is out of range [1000, 600000]"},
-    {"ike_lifetime = 30s", "t.conf:2: ike_lifetime: 30s is out of range [60000, 2592000000]"},
+    {"ike_lifetime = 5s", "t.conf:2: ike_lifetime: 5s is out of range [10000, 2592000000]"},
+    {"rekey_margin = 60", "t.conf:2: rekey_margin: 60 is out of range [1, 50]"},
     {"workers = 1000", "t.conf:2: workers: 1000 is out of range [0, 256]"},
     {"fragment_size = 575", "t.conf:2: fragment_size: 575 is out of range [576, 9216]"},
     {"sa_init_burst = 0", "t.conf:2: sa_init_burst: 0 is out of range [1, 1000000]"},

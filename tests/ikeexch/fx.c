@@ -235,6 +235,12 @@ enum ike_exch_cookie drive_cookie(struct ike_cookie_jar *jar, const uint8_t *buf
 enum ike_exch_result drive_request(const struct fx *f, struct ike_sa *sa, const uint8_t *buf,
                                    size_t len, struct ike_tx *tx)
 {
+    return drive_request_ex(f, sa, buf, len, tx, NULL);
+}
+
+enum ike_exch_result drive_request_ex(const struct fx *f, struct ike_sa *sa, const uint8_t *buf,
+                                      size_t len, struct ike_tx *tx, struct ike_sa **rekeyed)
+{
     struct ike_rx rx;
     struct ike_msg m;
     struct ike_error e;
@@ -243,7 +249,9 @@ enum ike_exch_result drive_request(const struct fx *f, struct ike_sa *sa, const 
     tx->len = 0;
     if (ike_msg_parse(&m, buf, len, &e) != IKE_OK)
         return IKE_EXCH_DROP;
-    return ike_exch_request(&f->env, sa, &rx, &m, tx);
+    if (!rekeyed)
+        return ike_exch_request(&f->env, sa, &rx, &m, tx);
+    return ike_exch_request_ex(&f->env, sa, &rx, &m, tx, rekeyed);
 }
 
 enum ike_exch_result handshake(struct fx *f, struct ti *t, const struct ti_auth_opts *o,

@@ -146,7 +146,7 @@ static void test_esp_no_proposal(void **state)
     struct ti_auth_result r;
     struct ike_sa *sa;
     /* 3DES only for ESP: the IKE SA comes up without a CHILD SA. */
-    struct ti_auth_opts o = {.cred = &D.ec, .n_esp = 1, .esp = {{IKE_ENCR_3DES, 0, 12, false}}};
+    struct ti_auth_opts o = {.cred = &D.ec, .n_esp = 1, .esp = {{IKE_ENCR_3DES, 0, 12, false, 0}}};
     ti_init(&t, "aes128gcm16-prfsha256-ecp256");
     assert_int_equal(handshake(&F, &t, &o, &sa, &r), IKE_EXCH_REPLY);
     assert_true(r.auth_ok);

@@ -186,8 +186,8 @@ static void test_update_new_port(void **state)
     assert_int_equal(send_from(&t, sa, &u, &dev, &gw, false, &m), IKE_EXCH_REPLY);
     assert_true(sa->move_wanted);
     assert_false(sa->move_rr_needed);
-    assert_true(same(&sa->move_remote, &dev));
-    assert_true(same(&sa->move_local, &gw));
+    assert_true(same(&sa->move->remote, &dev));
+    assert_true(same(&sa->move->local, &gw));
     assert_true(sa->move_peer_nat);
     assert_false(sa->move_self_nat);
     assert_true(same(&sa->remote, &orig)); /* the daemon moves it, after the kernel */
@@ -239,8 +239,8 @@ static int answer_check(struct ti *t, struct ike_sa *sa, bool right_cookie)
     uint8_t *resp =
         ti_response_with(t, IKE_EXCH_INFORMATIONAL, sa->rr_msgid, fill_cookie2, c, &len);
     struct ike_rx rx = {.buf = resp, .len = len, .natt_port = true, .now_ms = 6000};
-    rx.local = sa->move_local;
-    rx.remote = sa->move_remote;
+    rx.local = sa->move->local;
+    rx.remote = sa->move->remote;
     assert_int_equal(ike_msg_parse(&rm, resp, len, &e), IKE_OK);
     int rc = ike_exch_response(&F.env, sa, &rx, &rm);
     free(resp);

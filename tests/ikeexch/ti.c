@@ -313,7 +313,8 @@ static void ti_open_sk(struct ti *t, struct ike_wr *w, uint8_t exchange, uint8_t
     memcpy(h.ispi, t->spi_i, 8);
     memcpy(h.rspi, t->spi_r, 8);
     h.exchange = exchange;
-    h.flags = flags;
+    /* After the gateway rekeyed the IKE SA, we are its original responder. */
+    h.flags = t->orig_responder ? (uint8_t)(flags & ~IKE_FLAG_INITIATOR) : flags;
     h.msgid = msgid;
     const ike_encr_info *ei = ike_crypto_encr_info(t->suite.encr, t->suite.encr_keybits);
     ike_wr_init_dyn(w, 0);
@@ -374,7 +375,7 @@ uint8_t *ti_auth(struct ti *t, const struct fx *f, const struct ti_auth_opts *o,
         ike_wr_cp(&w, IKE_CFG_REQUEST, a, n);
     }
     if (!o->no_sa) {
-        static const struct iked_esp_proposal def = {IKE_ENCR_AES_GCM_16, 128, 0, false};
+        static const struct iked_esp_proposal def = {IKE_ENCR_AES_GCM_16, 128, 0, false, 0};
         const struct iked_esp_proposal *e = o->n_esp ? o->esp : &def;
         size_t ne = o->n_esp ? o->n_esp : 1;
         uint8_t spi[4] = {(uint8_t)(t->esp_spi >> 24), (uint8_t)(t->esp_spi >> 16),
@@ -422,9 +423,11 @@ int ti_open(struct ti *t, const uint8_t *buf, size_t len, bool response, struct 
     }
     if (m->sk->type != IKE_PL_SK || one != len)
         return -1;
-    if (response && (m->hdr.flags != IKE_FLAG_RESPONSE || m->hdr.msgid != t->msgid - 1))
+    uint8_t peer_i = t->orig_responder ? IKE_FLAG_INITIATOR : 0;
+    if (response &&
+        (m->hdr.flags != (IKE_FLAG_RESPONSE | peer_i) || m->hdr.msgid != t->msgid - 1))
         return -1;
-    if (!response && m->hdr.flags != 0)
+    if (!response && m->hdr.flags != peer_i)
         return -1;
     if (memcmp(m->hdr.ispi, t->spi_i, 8) || memcmp(m->hdr.rspi, t->spi_r, 8))
         return -1;
@@ -574,13 +577,6 @@ uint8_t *ti_request(struct ti *t, uint8_t exchange, void (*fill)(struct ike_wr *
     return ti_seal(t, &w, len);
 }
 
-uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len)
-{
-    struct ike_wr w;
-    ti_open_sk(t, &w, exchange, IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, msgid);
-    return ti_seal(t, &w, len);
-}
-
 uint8_t *ti_response_with(struct ti *t, uint8_t exchange, uint32_t msgid,
                           void (*fill)(struct ike_wr *w, void *arg), void *arg, size_t *len)
 {
@@ -590,3 +586,11 @@ uint8_t *ti_response_with(struct ti *t, uint8_t exchange, uint32_t msgid,
         fill(&w, arg);
     return ti_seal(t, &w, len);
 }
+
+uint8_t *ti_response(struct ti *t, uint8_t exchange, uint32_t msgid, size_t *len)
+{
+    struct ike_wr w;
+    ti_open_sk(t, &w, exchange, IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, msgid);
+    return ti_seal(t, &w, len);
+}
+

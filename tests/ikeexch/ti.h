@@ -144,6 +144,10 @@ struct ti {
     ike_sa_keys keys;
     bool have_keys;
     uint32_t msgid; /* our next request */
+    /* The gateway rekeyed the IKE SA (ti_answer_ike_rekey): we are the
+     * original responder now (no Initiator flag; keys swapped in `keys`
+     * so that sk_i is still what we send with). */
+    bool orig_responder;
     uint32_t esp_spi;
     uint32_t peer_hash_mask;
     /* from the IKE_SA_INIT response */
@@ -202,6 +206,55 @@ void ti_frags_free(uint8_t **frags, size_t *lens, size_t n);
 int ti_unfragment(struct ti *t, const uint8_t *buf, size_t len, uint8_t *plain, size_t cap,
                   size_t *plen, uint8_t *first, size_t *n_frags);
 
+/* ---- rekeying (ti_rekey.c) -------------------------------------------- */
+
+/* One CREATE_CHILD_SA of the test initiator, request to response. */
+struct ti_rekey {
+    /* set before the request */
+    struct iked_esp_proposal esp; /* CHILD: the one proposal (esp.dh: PFS) */
+    uint16_t offer_dh2;           /* a second DH transform offered (0: none) */
+    uint16_t ke_group;            /* the KE sent (0: none; CHILD default esp.dh) */
+    ike_suite ike;                /* IKE SA rekey: the proposal */
+    bool nonce_fixed;             /* our nonce is 32 octets of nonce_fill */
+    uint8_t nonce_fill;
+    /* state */
+    uint8_t ni[32];
+    ike_dh *dh;
+    uint32_t my_spi;     /* CHILD: our new inbound SPI */
+    uint8_t my_ike_spi[8];
+    /* from the response */
+    uint16_t notify; /* error notify, 0 when none */
+    uint16_t notify_group;
+    uint32_t notify_spi;
+    uint32_t peer_spi; /* CHILD: the responder's new SPI */
+    uint8_t nr[256];
+    size_t nr_len;
+    bool got_ke, got_ts;
+    ike_child_keys keys; /* CHILD: our view of the new SA's keys */
+};
+
+/* CREATE_CHILD_SA rekeying the CHILD SA whose inbound SPI (ours) is
+ * rekey_spi. malloc'd. */
+uint8_t *ti_rekey_child(struct ti *t, uint32_t rekey_spi, struct ti_rekey *rk, size_t *len);
+/* 0 when it opened (rk->notify, or the new SA's keys), -1 otherwise. */
+int ti_rekey_child_response(struct ti *t, struct ti_rekey *rk, const uint8_t *buf, size_t len);
+/* CREATE_CHILD_SA rekeying the IKE SA. malloc'd. */
+uint8_t *ti_rekey_ike(struct ti *t, struct ti_rekey *rk, size_t *len);
+/* 0 when it opened; without an error notify, t is the new IKE SA now
+ * (SPIs, keys from SK_d of the old one, message IDs from 0). -1 otherwise. */
+int ti_rekey_ike_response(struct ti *t, struct ti_rekey *rk, const uint8_t *buf, size_t len);
+/* Answers the gateway's CHILD rekey request (req): our new SPI, a fresh
+ * nonce (rk->nonce_fixed, rk->nonce_fill) and a KE when asked; rk->keys our view. The
+ * response is malloc'd; NULL when the request does not open. */
+uint8_t *ti_answer_child_rekey(struct ti *t, struct ti_rekey *rk, const uint8_t *req,
+                               size_t req_len, uint32_t *rekeyed_spi, size_t *len);
+/* Answers the gateway's IKE SA rekey request; t is then the new IKE SA,
+ * as its original responder. The response is malloc'd; NULL when the
+ * request does not open. */
+uint8_t *ti_answer_ike_rekey(struct ti *t, struct ti_rekey *rk, const uint8_t *req, size_t req_len,
+                             size_t *len);
+void ti_rekey_clear(struct ti_rekey *rk);
+
 /* ---- driving the responder -------------------------------------------- */
 
 /* Parses buf as the daemon does and calls ike_exch_sa_init. */
@@ -215,6 +268,10 @@ enum ike_exch_cookie drive_cookie(struct ike_cookie_jar *jar, const uint8_t *buf
 /* Parses buf and calls ike_exch_request (DROP when it does not parse). */
 enum ike_exch_result drive_request(const struct fx *f, struct ike_sa *sa, const uint8_t *buf,
                                    size_t len, struct ike_tx *tx);
+
+/* The same through ike_exch_request_ex (an IKE SA rekey gives *rekeyed). */
+enum ike_exch_result drive_request_ex(const struct fx *f, struct ike_sa *sa, const uint8_t *buf,
+                                      size_t len, struct ike_tx *tx, struct ike_sa **rekeyed);
 
 /* IKE_SA_INIT + IKE_AUTH. Returns the IKE_AUTH result; *sa the responder's
  * SA (NULL if IKE_SA_INIT failed), r the initiator's reading. */
