@@ -176,8 +176,11 @@ if [[ $ESP == 1 ]]; then
     t0=$(date +%s%N); kill -USR1 "$FPID"
     until_ok 3 pols_are; ms=$(since_ms "$t0")
     pols | sed 's/^/  policy: /'
-    check "AccessChanged (quarantine, TCP 80 only): kernel policies replaced in ${ms} ms (< 1000)" \
-        test "$ms" -lt 1000 -a "$(pols)" = "$want"
+    # The time is reported, not asserted: speed is the benchmarks' job, and
+    # a TCG guest on a busy host is no measure (docs/performance.md).
+    check "AccessChanged (quarantine, TCP 80 only): kernel policies replaced (in ${ms} ms)" \
+        test "$(pols)" = "$want"
+    echo "TIMING AccessChanged quarantine -> kernel policies replaced: $ms ms"
     json=$(list)
     check "... same IKE SA, no reconnect; its ESP SAs stay" \
         test "$(jq -r '.[0].spi_i' <<<"$json")" = "$spi1" -a "$(nstates)" -eq 2
@@ -211,7 +214,8 @@ kgone() { [[ $(nstates) == 0 && $(npols) == 0 ]]; }
 gone() { kgone && [[ $(nsas) == 0 ]]; }
 t0=$(date +%s%N); kill -USR1 "$FPID"
 until_ok 3 kgone; ms=$(since_ms "$t0")
-check "AccessChanged (deny): kernel SAs and policies gone in ${ms} ms (< 1000)" test "$ms" -lt 1000
+check "AccessChanged (deny): kernel SAs and policies gone (in ${ms} ms)" kgone
+echo "TIMING AccessChanged deny -> kernel state gone: $ms ms"
 check "... and the IKE SA" gone
 wait $HOLD; rc=$?; HOLD=
 check "... the device got a DELETE" grep -q '^DELETE received' "$HOLDOUT"

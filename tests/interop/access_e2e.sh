@@ -312,8 +312,10 @@ wait_until 5 is_q
 ms=$(ms_since "$t0")
 printf '  $ mgatectl device report %s --encrypted no --password-set yes --jailbroken no --os-version 17.1\n' "$ID"
 indent <"$work/report.out"
-check "gw's kernel policies became the remediation subnet's $ms ms after the admin command (< 1000)" \
-    test "$(pols)" = "$qpols" -a "$ms" -lt 1000
+# Times are reported (TIMING lines, docs/performance.md), not asserted: a TCG
+# guest on a shared host is no measure of speed.
+check "gw's kernel policies became the remediation subnet's ($ms ms after the admin command)" \
+    test "$(pols)" = "$qpols"
 echo "TIMING quarantine: admin command -> kernel policies replaced: $ms ms"
 js=$(ike_json)
 check "... the same IKE SA in iked ($spi_before) and in strongSwan ($swspi_before)" \
@@ -336,8 +338,7 @@ t0=$(now_us)
 MGCTL device state "$ID" blocked 2>&1 | indent
 wait_until 5 kgone
 ms=$(ms_since "$t0")
-check "gw's kernel SAs and policies gone $ms ms after the admin command (< 1000)" kgone
-check "... within a second" test "$ms" -lt 1000
+check "gw's kernel SAs and policies gone ($ms ms after the admin command)" kgone
 echo "TIMING block: admin command -> tunnel out of the kernel: $ms ms"
 check "... no IKE SA in iked" test "$(ike_json | jq length)" = 0
 check "... strongSwan got the DELETE" sw_wait_log device 'received DELETE for IKE_SA' 5
