@@ -156,6 +156,7 @@ if [[ -n ${LST_CASES:-} ]]; then  # LST_CASES="rsa-p1 ...": only those
   sel=()
   for c in "${cases[@]}"; do [[ " $LST_CASES " == *" ${c%% *} "* ]] && sel+=("$c"); done
   cases=("${sel[@]}")
+  ((${#cases[@]})) || die "LST_CASES=$LST_CASES selects no case"
 fi
 ls_nss_init device || die "NSS database"
 ls_nss_import device dev-rsa "$pki/rsa" || die "importing the RSA device certificate"
@@ -270,8 +271,8 @@ note "cases done"
 
 # --- the gateway's admin terminates the tunnel ----------------------------------------------
 echo "=== mgatectl ike terminate: libreswan accepts the gateway's DELETE"
-name=ecdsa-p1
-gw_prepare ecdsa
+read -r name set _ <<<"${cases[0]}"
+gw_prepare "$set"
 if ls_up device "$name" && grep -q 'established Child SA' "$LS_OUT" && vip=$(device_vip) && [[ -n $vip ]]; then
   pass "$name: connected again ($vip)"
   old_spis=$(lab_device ip xfrm state | awk '$1 == "proto" { print $4 }')
