@@ -133,9 +133,12 @@ ls_start() {  # ls_start NS NAME
   # unpacked tree is bound there. The mount point is made only in the VM (its root
   # is a throw-away overlay), never on a host.
   if [[ ! -d /usr/libexec/ipsec ]]; then
-    [[ ${MGATE_VM:-0} == 1 ]] && mkdir -p /usr/libexec/ipsec ||
-      { _ls_err "/usr/libexec/ipsec does not exist (pluto needs it as a mount point; run in the VM)"; return 1; }
+    if [[ ${MGATE_VM:-0} != 1 ]] || ! mkdir -p /usr/libexec/ipsec; then
+      _ls_err "/usr/libexec/ipsec does not exist (pluto needs it as a mount point; run in the VM)"
+      return 1
+    fi
   fi
+  # shellcheck disable=SC2016 # expanded by that sh, from its arguments
   ip netns exec "$ns" unshare --mount -- sh -c '
     mount -t tmpfs -o mode=755 mgate-pluto /run && mkdir -p /run/pluto &&
     mount --bind "$1/resolv.conf" /etc/resolv.conf &&
@@ -171,6 +174,7 @@ _ls_run() {
   rc=$?
   _ls_us now
   d=$((now - t0))
+  # shellcheck disable=SC2034 # read by the caller
   printf -v LS_SECONDS '%d.%03d' $((d / 1000000)) $((d % 1000000 / 1000))
   return $rc
 }

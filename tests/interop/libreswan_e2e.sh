@@ -57,11 +57,11 @@ keep() {
   [[ -n ${LST_KEEP:-} ]] || return 0
   mkdir -p "$LST_KEEP" && cp -r "$work/run" "$mg" "$LST_KEEP/" 2>/dev/null
 }
-iked_pid= xfrmd_pid=
+iked_pid='' xfrmd_pid=''
 stop_mgate() {
   [[ -n $iked_pid ]] && kill -TERM "$iked_pid" 2>/dev/null && wait "$iked_pid" 2>/dev/null
   [[ -n $xfrmd_pid ]] && kill -TERM "$xfrmd_pid" 2>/dev/null && wait "$xfrmd_pid" 2>/dev/null
-  iked_pid= xfrmd_pid=
+  iked_pid='' xfrmd_pid=''
 }
 trap 'ls_stop_all; stop_mgate; keep; rm -rf "$work"' EXIT
 lab_cleanup_on_exit "$prefix"
