@@ -193,6 +193,12 @@ int exch_rekey_dh(uint16_t group, const struct ike_ke *ke, uint8_t *pub, size_t 
 int exch_rekey_child_keys(const struct ike_sa *sa, struct child_sa *c, const ike_span *gir,
                           const ike_span *ni, const ike_span *nr, bool we_initiated);
 
+/* A rekey collision answered as the responder (RFC 7296 §2.8.1): keeps the
+ * lowest of the peer's nonce ni and ours (nr) in sa->collision_nonce for
+ * deciding which redundant SA goes; no collision clears it. */
+void exch_rekey_keep_low_nonce(struct ike_sa *sa, bool collision, const ike_span *ni,
+                               const uint8_t *nr, size_t nr_len);
+
 enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *sa,
                                       const struct ike_rx *rx, const struct ike_msg *m,
                                       const struct exch_ccs_req *r, struct ike_tx *tx);

@@ -100,6 +100,21 @@ static enum ike_exch_result rekey_refuse(struct ike_sa *sa, const struct ike_msg
 
 /* KEYMAT of the new CHILD SA (§2.17) into c, in the kernel's order:
  * inbound is the rekey initiator's direction when the peer initiated. */
+void exch_rekey_keep_low_nonce(struct ike_sa *sa, bool collision, const ike_span *ni,
+                               const uint8_t *nr, size_t nr_len)
+{
+    sa->collision_nonce_len = 0;
+    if (!collision)
+        return;
+    size_t common = ni->len < nr_len ? ni->len : nr_len;
+    int cmp = memcmp(ni->ptr, nr, common);
+    const uint8_t *low = cmp < 0 || (cmp == 0 && ni->len <= nr_len) ? ni->ptr : nr;
+    size_t low_len = low == nr ? nr_len : ni->len;
+    sa->collision_nonce_len =
+        (uint8_t)(low_len < sizeof(sa->collision_nonce) ? low_len : sizeof(sa->collision_nonce));
+    memcpy(sa->collision_nonce, low, sa->collision_nonce_len);
+}
+
 int exch_rekey_child_keys(const struct ike_sa *sa, struct child_sa *c, const ike_span *gir,
                           const ike_span *ni, const ike_span *nr, bool we_initiated)
 {
@@ -249,18 +264,9 @@ enum ike_exch_result exch_rekey_child(const struct ike_env *env, struct ike_sa *
     sa->child = c;
     sa->child_out_pending = true;
     sa->child_rekeyed_ms = rx->now_ms;
-    sa->collision_nonce_len = 0;
-    if (collision) {
-        size_t common = ni.len < sizeof(nr) ? ni.len : sizeof(nr);
-        int cmp = memcmp(ni.ptr, nr, common);
-        const uint8_t *low = cmp < 0 || (cmp == 0 && ni.len <= sizeof(nr)) ? ni.ptr : nr;
-        size_t low_len = low == nr ? sizeof(nr) : ni.len;
-        sa->collision_nonce_len =
-            (uint8_t)(low_len < sizeof(sa->collision_nonce) ? low_len
-                                                            : sizeof(sa->collision_nonce));
-        memcpy(sa->collision_nonce, low, sa->collision_nonce_len);
+    exch_rekey_keep_low_nonce(sa, collision, &ni, nr, sizeof(nr));
+    if (collision)
         log_info("%s: simultaneous CHILD SA rekey: the lowest nonce decides which SA goes", d);
-    }
     return IKE_EXCH_REKEY_CHILD;
 }
 

@@ -161,18 +161,9 @@ enum ike_exch_result exch_rekey_ike(const struct ike_env *env, struct ike_sa *sa
         return IKE_EXCH_DROP;
     }
     exch_cache_response(sa, m->hdr.msgid, tx);
-    sa->collision_nonce_len = 0;
-    if (collision) {
-        size_t common = ni.len < sizeof(nr) ? ni.len : sizeof(nr);
-        int cmp = memcmp(ni.ptr, nr, common);
-        const uint8_t *low = cmp < 0 || (cmp == 0 && ni.len <= sizeof(nr)) ? ni.ptr : nr;
-        size_t low_len = low == nr ? sizeof(nr) : ni.len;
-        sa->collision_nonce_len =
-            (uint8_t)(low_len < sizeof(sa->collision_nonce) ? low_len
-                                                            : sizeof(sa->collision_nonce));
-        memcpy(sa->collision_nonce, low, sa->collision_nonce_len);
+    exch_rekey_keep_low_nonce(sa, collision, &ni, nr, sizeof(nr));
+    if (collision)
         log_info("%s: simultaneous IKE SA rekey: the lowest nonce decides which SA goes", d);
-    }
     sa->state = IKE_SA_REKEYED;
     sa->rekeyed_ms = rx->now_ms;
     /* The new SA holds the lease now: the old one must not release it. */

@@ -122,6 +122,26 @@ static void rekey_low_nonce(struct ike_rekey_child_req *rq, const ike_span *nr)
     memcpy(rq->low_nonce, low->ptr, rq->low_nonce_len);
 }
 
+/* The answer to our CREATE_CHILD_SA request MSGID, decrypted into *in: 0,
+ * or -1 when it is not that answer or does not open (dropped, as any stray
+ * message would be). Both rekeys, CHILD SA and IKE SA, take theirs here. */
+static int rekey_open_reply(struct ike_sa *sa, uint32_t msgid, const struct ike_rx *rx,
+                            const struct ike_msg *m, struct ike_chain *in)
+{
+    const struct ike_hdr *h = &m->hdr;
+    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
+        h->msgid != msgid || h->exchange != IKE_EXCH_CREATE_CHILD_SA ||
+        memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
+        memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)
+        return -1;
+    uint16_t bad = 0;
+    uint8_t nd = 0;
+    if (exch_open_request(sa, rx, m, in, &bad, &nd) != EXCH_OPEN_OK)
+        return -1;
+    sa->last_rx_ms = rx->now_ms;
+    return 0;
+}
+
 bool ike_exch_rekey_child_lost(const struct ike_sa *sa, const struct ike_rekey_child_req *rq)
 {
     size_t a = rq->low_nonce_len, b = sa->collision_nonce_len;
@@ -134,21 +154,12 @@ int ike_exch_rekey_child_reply(const struct ike_env *env, struct ike_sa *sa,
                                const struct ike_msg *m, uint16_t *notify, uint16_t *group)
 {
     (void)env;
-    const struct ike_hdr *h = &m->hdr;
     char d[320];
     *notify = 0;
     *group = 0;
-    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
-        h->msgid != rq->msgid || h->exchange != IKE_EXCH_CREATE_CHILD_SA ||
-        memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
-        memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)
-        return -1;
     struct ike_chain in;
-    uint16_t bad = 0;
-    uint8_t nd = 0;
-    if (exch_open_request(sa, rx, m, &in, &bad, &nd) != EXCH_OPEN_OK)
+    if (rekey_open_reply(sa, rq->msgid, rx, m, &in) < 0)
         return -1;
-    sa->last_rx_ms = rx->now_ms;
     ike_sa_describe(sa, d, sizeof(d));
     /* An error notify (types below 16384) is the whole answer. */
     for (const struct ike_payload *pl = NULL; (pl = ike_chain_find(&in, IKE_PL_NOTIFY, pl));) {
@@ -261,21 +272,12 @@ int ike_exch_rekey_ike_reply(const struct ike_env *env, struct ike_sa *sa,
                              struct ike_rekey_ike_req *rq, const struct ike_rx *rx,
                              const struct ike_msg *m, struct ike_sa **nsa_out, uint16_t *notify)
 {
-    const struct ike_hdr *h = &m->hdr;
     char d[320];
     *nsa_out = NULL;
     *notify = 0;
-    if (!(h->flags & IKE_FLAG_RESPONSE) || !(h->flags & IKE_FLAG_INITIATOR) != sa->we_initiator ||
-        h->msgid != rq->msgid || h->exchange != IKE_EXCH_CREATE_CHILD_SA ||
-        memcmp(h->ispi, &sa->spi_i, IKE_SPI_LEN) != 0 ||
-        memcmp(h->rspi, &sa->spi_r, IKE_SPI_LEN) != 0)
-        return -1;
     struct ike_chain in;
-    uint16_t bad = 0;
-    uint8_t nd = 0;
-    if (exch_open_request(sa, rx, m, &in, &bad, &nd) != EXCH_OPEN_OK)
+    if (rekey_open_reply(sa, rq->msgid, rx, m, &in) < 0)
         return -1;
-    sa->last_rx_ms = rx->now_ms;
     ike_sa_describe(sa, d, sizeof(d));
     for (const struct ike_payload *pl = NULL; (pl = ike_chain_find(&in, IKE_PL_NOTIFY, pl));) {
         struct ike_notify n;

@@ -87,6 +87,10 @@ void iked_net_stop(struct iked *ik);
  * non-ESP marker on the NAT-T port. */
 int iked_net_send(struct iked *ik, const struct sockaddr_storage *local,
                   const struct sockaddr_storage *remote, const uint8_t *buf, size_t len);
+/* sendmsg of IOV on FD to remote, from local's address (IP_PKTINFO,
+ * IPV6_PKTINFO): 0, or -errno for the caller to log. */
+int iked_net_sendmsg(int fd, const struct sockaddr_storage *local,
+                     const struct sockaddr_storage *remote, const struct iovec *iov, size_t n_iov);
 
 /* iked_sa_table.c */
 struct iked_sa_table *iked_sa_table_new(void);

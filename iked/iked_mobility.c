@@ -311,38 +311,9 @@ static void mob_keepalive(struct iked *ik, struct ike_sa *sa)
         return;
     static const uint8_t ka = 0xff;
     struct iovec iov = {.iov_base = (void *)&ka, .iov_len = 1};
-    union {
-        struct cmsghdr h;
-        char space[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr mh = {.msg_name = (void *)&sa->remote,
-                        .msg_namelen = sa->remote.ss_family == AF_INET
-                                           ? sizeof(struct sockaddr_in)
-                                           : sizeof(struct sockaddr_in6),
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = ctl.space};
-    struct cmsghdr *c = (struct cmsghdr *)ctl.space;
-    if (local->ss_family == AF_INET) {
-        struct in_pktinfo pi = {0};
-        pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-        mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-    } else {
-        struct in6_pktinfo pi = {0};
-        pi.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-        mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-    }
-    if (sendmsg(sk->fd, &mh, MSG_DONTWAIT) < 0)
-        log_debug("NAT keepalive not sent: %s", strerror(errno));
+    int rc = iked_net_sendmsg(sk->fd, local, &sa->remote, &iov, 1);
+    if (rc < 0)
+        log_debug("NAT keepalive not sent: %s", strerror(-rc));
 }
 
 void iked_mobility_sweep(struct iked *ik, struct ike_sa *sa, uint64_t now_ms)

@@ -209,23 +209,9 @@ static void iked_net_on_readable(uv_poll_t *p, int status, int events)
     }
 }
 
-static int iked_net_send_one(struct iked *ik, const struct sockaddr_storage *local,
-                             const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
+int iked_net_sendmsg(int fd, const struct sockaddr_storage *local,
+                     const struct sockaddr_storage *remote, const struct iovec *iov, size_t n_iov)
 {
-    uint16_t lport = local->ss_family == AF_INET
-                         ? ntohs(((const struct sockaddr_in *)local)->sin_port)
-                         : ntohs(((const struct sockaddr_in6 *)local)->sin6_port);
-    struct iked_sock *sk = NULL;
-    for (size_t i = 0; i < ik->n_socks; i++)
-        if (ik->socks[i].family == local->ss_family && ik->socks[i].port == lport)
-            sk = &ik->socks[i];
-    if (!sk) {
-        log_warn("no IKE socket for port %u (family %d): reply dropped", lport, local->ss_family);
-        return -ENOENT;
-    }
-    static const uint8_t marker[4] = {0, 0, 0, 0};
-    struct iovec iov[2] = {{.iov_base = (void *)marker, .iov_len = 4},
-                           {.iov_base = (void *)buf, .iov_len = len}};
     union {
         struct cmsghdr h;
         char space[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -234,8 +220,8 @@ static int iked_net_send_one(struct iked *ik, const struct sockaddr_storage *loc
     struct msghdr mh = {.msg_name = (void *)remote,
                         .msg_namelen = remote->ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                                                     : sizeof(struct sockaddr_in6),
-                        .msg_iov = sk->natt ? iov : iov + 1,
-                        .msg_iovlen = sk->natt ? 2 : 1,
+                        .msg_iov = (struct iovec *)iov,
+                        .msg_iovlen = n_iov,
                         .msg_control = ctl.space};
     struct cmsghdr *c = (struct cmsghdr *)ctl.space;
     if (local->ss_family == AF_INET) {
@@ -255,11 +241,32 @@ static int iked_net_send_one(struct iked *ik, const struct sockaddr_storage *loc
         memcpy(CMSG_DATA(c), &pi, sizeof(pi));
         mh.msg_controllen = CMSG_SPACE(sizeof(pi));
     }
-    if (sendmsg(sk->fd, &mh, MSG_DONTWAIT) < 0) {
-        log_warn("sending IKE to the peer failed: %s", strerror(errno));
+    if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0)
         return -errno;
-    }
     return 0;
+}
+
+static int iked_net_send_one(struct iked *ik, const struct sockaddr_storage *local,
+                             const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
+{
+    uint16_t lport = local->ss_family == AF_INET
+                         ? ntohs(((const struct sockaddr_in *)local)->sin_port)
+                         : ntohs(((const struct sockaddr_in6 *)local)->sin6_port);
+    struct iked_sock *sk = NULL;
+    for (size_t i = 0; i < ik->n_socks; i++)
+        if (ik->socks[i].family == local->ss_family && ik->socks[i].port == lport)
+            sk = &ik->socks[i];
+    if (!sk) {
+        log_warn("no IKE socket for port %u (family %d): reply dropped", lport, local->ss_family);
+        return -ENOENT;
+    }
+    static const uint8_t marker[4] = {0, 0, 0, 0};
+    struct iovec iov[2] = {{.iov_base = (void *)marker, .iov_len = 4},
+                           {.iov_base = (void *)buf, .iov_len = len}};
+    int rc = iked_net_sendmsg(sk->fd, local, remote, sk->natt ? iov : iov + 1, sk->natt ? 2 : 1);
+    if (rc < 0)
+        log_warn("sending IKE to the peer failed: %s", strerror(-rc));
+    return rc;
 }
 
 int iked_net_send(struct iked *ik, const struct sockaddr_storage *local,

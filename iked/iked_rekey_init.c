@@ -185,6 +185,30 @@ static int iked_rekey_queue(struct iked *ik, struct iked_rekey_job *j)
     return 0;
 }
 
+/* Our rekey request (the IKE SA's when ike, else its CHILD SA's) built on
+ * a worker; false when it could not be queued (the sweep tries again). */
+static bool iked_rekey_start(struct iked *ik, struct ike_sa *sa, bool ike)
+{
+    struct iked_rekey_job *j = calloc(1, sizeof(*j));
+    struct iked_req *r = j ? iked_req_new(sa) : NULL;
+    if (!r) {
+        free(j);
+        return false;
+    }
+    j->sa = sa;
+    j->r = r;
+    j->ike = ike;
+    if (iked_rekey_queue(ik, j) < 0) {
+        iked_req_free(r);
+        free(j);
+        return false;
+    }
+    /* Claimed: nothing else may start a request now. */
+    sa->req_kind = ike ? IKE_SA_REQ_IKE_REKEY : IKE_SA_REQ_CHILD_REKEY;
+    sa->req_sent_ms = 0;
+    return true;
+}
+
 /* The CHILD SA marked for rekeying, when the IKE SA is free for it. */
 static void iked_rekey_try_child(struct iked *ik, struct ike_sa *sa, uint64_t now)
 {
@@ -198,23 +222,8 @@ static void iked_rekey_try_child(struct iked *ik, struct ike_sa *sa, uint64_t no
         sa->dpd_sent_ms || !sa->child->installed || sa->child_old || sa->child_redundant ||
         ik->stopping)
         return; /* the sweep tries again */
-    struct iked_rekey_job *j = calloc(1, sizeof(*j));
-    struct iked_req *r = j ? iked_req_new(sa) : NULL;
-    if (!r) {
-        free(j);
-        return;
-    }
-    j->sa = sa;
-    j->r = r;
-    if (iked_rekey_queue(ik, j) < 0) {
-        iked_req_free(r);
-        free(j);
-        return;
-    }
-    /* Claimed: nothing else may start a request now. */
-    sa->req_kind = IKE_SA_REQ_CHILD_REKEY;
-    sa->req_sent_ms = 0;
-    sa->child_rekey_spi = 0;
+    if (iked_rekey_start(ik, sa, false))
+        sa->child_rekey_spi = 0;
 }
 
 /* ---- the answer, carried out ---- */
@@ -366,22 +375,7 @@ static void iked_rekey_try_ike(struct iked *ik, struct ike_sa *sa, uint64_t now)
         sa->dpd_sent_ms || sa->child_old || sa->child_redundant || ik->stopping ||
         (sa->child && !sa->child->installed))
         return;
-    struct iked_rekey_job *j = calloc(1, sizeof(*j));
-    struct iked_req *r = j ? iked_req_new(sa) : NULL;
-    if (!r) {
-        free(j);
-        return;
-    }
-    j->sa = sa;
-    j->r = r;
-    j->ike = true;
-    if (iked_rekey_queue(ik, j) < 0) {
-        iked_req_free(r);
-        free(j);
-        return;
-    }
-    sa->req_kind = IKE_SA_REQ_IKE_REKEY;
-    sa->req_sent_ms = 0;
+    iked_rekey_start(ik, sa, true);
 }
 
 /* The old IKE SA's DELETE, once the new one is in the table. */

@@ -13,25 +13,8 @@
 # Usage: iked_authz.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: iked_authz.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
-
-T=$(mktemp -d /tmp/mgate-authz.XXXXXX)
-chmod 755 "$T"
-XPID='' IPID='' FPID='' HOLD=''
-cleanup() {
-    for p in $HOLD $IPID $FPID $XPID; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-nlog() { grep -c -- "$1" "$T/iked.log"; }
+. "$(dirname "${BASH_SOURCE[0]}")/iked_env.sh"
+ikenv_enter mgate-authz -- "$@"
 
 # Does this kernel take ESP SAs? (The host's has no CONFIG_INET_ESP.)
 ESP=0
@@ -43,47 +26,28 @@ fi
 echo "# kernel $(uname -r): ESP SAs $([[ $ESP == 1 ]] && echo yes || echo 'no: childless, kernel-policy checks skipped')"
 
 # --- PKI: device-1 (pki.sh) and device-2 from the same CA ---------------------------
-"$HERE/../interop/pki.sh" -t ecdsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
-P=$T/pki/ecdsa
+ikenv_pki ecdsa
 openssl req -x509 -CA "$P/ca.crt" -CAkey "$P/ca.key" -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
     -nodes -subj "/O=mgate test/CN=device-2" -days 30 -addext keyUsage=digitalSignature \
     -keyout "$T/d2.key" -out "$T/d2.crt" 2>/dev/null || { echo "FAIL - device-2 certificate"; exit 1; }
 fpr() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f; }
 F1=$(fpr "$P/device.crt") F2=$(fpr "$T/d2.crt")
 
-CONF=$T/mgate.conf
-cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-[xfrmd]
-ike_listen = 127.0.0.1
-[iked]
-cert = $P/gw.crt
-key = $P/gw.key
-ca = $P/ca.crt
-ike_proposals = aes128gcm16-prfsha256-ecp256
-esp_proposals = aes128gcm16
-pool = 198.18.0.0/24
+ikenv_conf <<CONF
 # what ca-only would give; with policyd the grant replaces it
 subnets = 10.0.0.0/8
 dns = 192.0.2.53
 authorization = policyd
 authorization_timeout = 1s
 authorization_cache_max = 5m
-workers = 2
 CONF
 GRANTS=$T/grants EVENTS=$T/events
 : > "$GRANTS"
-CTL="$B/tools/mgatectl -c $CONF"
-INI="$B/tests/ike_initiator --gw 127.0.0.1 --ca $P/ca.crt --timeout 2500 --tries 1"
+ikenv_ini --timeout 2500 --tries 1
 CHILD=()
 [[ $ESP == 1 ]] || CHILD=(--childless)
 dev1() { $INI --cert "$P/device.crt" --key "$P/device.key" "${CHILD[@]}" "$@"; }
 dev2() { $INI --cert "$T/d2.crt" --key "$T/d2.key" "${CHILD[@]}" "$@"; }
-list() { $CTL --json ike list; }
-nsas() { list | jq length; }
 spi_of() { sed -n 's/^established spi_i=\([0-9a-f]*\) .*/\1/p' <<<"$1"; }
 rc_says() { [[ $rc == "$1" ]] && grep -q -- "$2" <<<"$out"; }
 # The kernel's policies as "dir src dst proto port" lines, sorted (socket
@@ -104,17 +68,14 @@ hold() { # hold FILE ARGS...: a device holding its IKE SA, output in FILE
 # ms since $1 (date +%s%N)
 since_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-"$B/xfrmd/mgate-xfrmd" -c "$CONF" 2>>"$T/xfrmd.log" & XPID=$!
-until_ok 5 $CTL status xfrmd >/dev/null || bad "xfrmd did not come up"
+ikenv_start_xfrmd || bad "xfrmd did not come up"
 start_fake() {
     FAKE_POLICYD_GRANTS=$GRANTS FAKE_POLICYD_EVENTS=$EVENTS \
         "$B/tests/fake_policyd" -c "$CONF" 2>>"$T/fake.log" & FPID=$!
     until_ok 5 $CTL status policyd >/dev/null
 }
 check "fake policyd starts" start_fake
-"$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-check "iked starts (authorization: policyd) and gets its sockets" \
-    until_ok 8 grep -q 'listening for IKE on' "$T/iked.log"
+check "iked starts (authorization: policyd) and gets its sockets" ikenv_start_iked
 check "... says authorization is policyd" grep -q 'authorization: policyd' "$T/iked.log"
 subscribed() { grep -q 'subscribe' "$T/fake.log" || $CTL --json status policyd | jq -e '.[0].peers >= 1' >/dev/null; }
 until_ok 5 subscribed
@@ -266,15 +227,8 @@ check "iked resubscribed to topic access after the reconnect: a DENY pushed now 
     gone
 
 # --- end ------------------------------------------------------------------------------------------
-kill -TERM "$IPID"; wait "$IPID"; rc=$?; IPID=
-check "iked exits 0 on SIGTERM" test $rc -eq 0
+check "iked exits 0 on SIGTERM" ikenv_stop_iked
 kill -TERM "$FPID"; wait "$FPID"; FPID=
-kill -TERM "$XPID"; wait "$XPID"; XPID=
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrmd.log"; then
-    bad "sanitizer reports in the logs"
-fi
-if [[ $FAIL != 0 ]]; then
-    echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -60
-    echo "--- fake.log"; tail -20 "$T/fake.log"
-fi
-check_summary
+ikenv_stop_xfrmd
+[[ $FAIL != 0 ]] && { echo "--- fake.log"; tail -20 "$T/fake.log"; }
+ikenv_end

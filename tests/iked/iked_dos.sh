@@ -13,67 +13,26 @@
 # Usage: iked_dos.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: iked_dos.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+. "$(dirname "${BASH_SOURCE[0]}")/iked_env.sh"
+ikenv_enter mgate-iked-dos -- "$@"
 
-T=$(mktemp -d /tmp/mgate-iked-dos.XXXXXX)
-chmod 755 "$T"
-XPID='' IPID='' FLOOD=''
-cleanup() {
-    [[ -n $FLOOD ]] && kill -9 "$FLOOD" 2>/dev/null
-    [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
-    [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-nlog() { grep -c -- "$1" "$T/iked.log"; }
-
-"$HERE/../interop/pki.sh" -t ecdsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
-P=$T/pki/ecdsa
-CONF=$T/mgate.conf
-cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = info
-[xfrmd]
-ike_listen = 127.0.0.1
-[iked]
-cert = $P/gw.crt
-key = $P/gw.key
-ca = $P/ca.crt
-ike_proposals = aes128gcm16-prfsha256-ecp256
-esp_proposals = aes128gcm16
-pool = 198.18.0.0/24
+ikenv_pki ecdsa
+ikenv_conf --log info <<CONF
 # no subnets: IKE SAs without CHILD SA, no ESP needed on the host kernel
 sa_init_rate = 5
 sa_init_burst = 10
 max_half_open = 25
 cookie_threshold = 100000
 half_open_timeout = 60s
-workers = 2
 CONF
-CTL="$B/tools/mgatectl -c $CONF"
-INI="$B/tests/ike_initiator --gw 127.0.0.1 --ca $P/ca.crt"
-dev() { $INI --cert "$P/device.crt" --key "$P/device.key" "$@"; }
-detail() { $CTL --json status iked | jq -r '.[0].detail'; }
+ikenv_ini
 n_limited() { detail | sed -n 's/.* \([0-9]*\) rate-limited.*/\1/p'; }
 n_bounded() { detail | sed -n 's/.* \([0-9]*\) over max_half_open.*/\1/p'; }
 n_half() { $CTL --json ike list | jq '[.[] | select(.state == "half-open")] | length'; }
 ok_of() { sed -n 's/^load: \([0-9]*\) ok.*/\1/p' "$1"; }
 
-"$B/xfrmd/mgate-xfrmd" -c "$CONF" 2>>"$T/xfrmd.log" & XPID=$!
-until_ok 5 $CTL status xfrmd >/dev/null || bad "xfrmd did not come up"
-"$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-check "iked starts (sa_init_rate 5, sa_init_burst 10, max_half_open 25)" \
-    until_ok 8 grep -q 'listening for IKE on' "$T/iked.log"
+ikenv_start_xfrmd || bad "xfrmd did not come up"
+check "iked starts (sa_init_rate 5, sa_init_burst 10, max_half_open 25)" ikenv_start_iked
 
 # --- (a) a flood from one source is rate limited ---------------------------------------
 t0=$(date +%s.%N)
@@ -100,12 +59,8 @@ check "... naming the source" grep -q 'IKE_SA_INIT from 127.0.0.2 over the per-s
 check "the flood left no more half-open SAs than it got answers" test "$(n_half)" -le "$answered"
 
 # --- (b) the half-open bound ---------------------------------------------------------
-check "iked restarts (no half-open SA left)" bash -c "kill -TERM $IPID; wait $IPID 2>/dev/null; true"
-wait "$IPID" 2>/dev/null; IPID=
-before=$(grep -c 'listening for IKE on' "$T/iked.log")
-listening_again() { (($(grep -c 'listening for IKE on' "$T/iked.log") > before)); }
-"$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-check "... listening" until_ok 8 listening_again
+check "iked restarts (no half-open SA left): stops" ikenv_stop_iked
+check "... listening" ikenv_start_iked
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
     dev --src "127.0.1.$i" --init-only --count 5 --parallel 5 --timeout 600 --tries 1 \
@@ -126,12 +81,6 @@ check "mgatectl status counts what the bound dropped (${nb:-?} >= 17)" test "${n
 check "... logged once" test "$(nlog 'half-open IKE SAs (max_half_open 25)')" -eq 1
 check "... and not as rate limiting" test "$(n_limited)" -eq 0
 
-kill -TERM "$IPID"; wait "$IPID"; rc=$?; IPID=
-check "iked exits 0 on SIGTERM" test $rc -eq 0
-kill -TERM "$XPID"; wait "$XPID"; rc=$?; XPID=
-check "xfrmd exits 0 on SIGTERM" test $rc -eq 0
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrmd.log"; then
-    bad "sanitizer reports in the logs"
-fi
-if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -40; fi
-check_summary
+check "iked exits 0 on SIGTERM" ikenv_stop_iked
+check "xfrmd exits 0 on SIGTERM" ikenv_stop_xfrmd
+ikenv_end 40

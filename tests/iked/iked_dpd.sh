@@ -12,75 +12,24 @@
 # Usage: iked_dpd.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: iked_dpd.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+. "$(dirname "${BASH_SOURCE[0]}")/iked_env.sh"
+ikenv_enter mgate-iked-dpd -- "$@"
 
-T=$(mktemp -d /tmp/mgate-iked-dpd.XXXXXX)
-chmod 755 "$T"
-XPID='' IPID='' HOLD=''
-cleanup() {
-    [[ -n $HOLD ]] && kill -9 "$HOLD" 2>/dev/null
-    [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
-    [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-nlog() { grep -c -- "$1" "$T/iked.log"; }
-
-"$HERE/../interop/pki.sh" -t ecdsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
-P=$T/pki/ecdsa
-CONF=$T/mgate.conf
+ikenv_pki ecdsa
 write_conf() { # write_conf COOKIE_THRESHOLD
-    cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-[xfrmd]
-ike_listen = 127.0.0.1
-[iked]
-cert = $P/gw.crt
-key = $P/gw.key
-ca = $P/ca.crt
-ike_proposals = aes128gcm16-prfsha256-ecp256
-esp_proposals = aes128gcm16
-pool = 198.18.0.0/24
+    ikenv_conf <<CONF
 # no subnets: IKE SAs without CHILD SA, no ESP needed on the host kernel
 dpd_delay = 2s
 dpd_timeout = 8s
 cookie_threshold = $1
-workers = 2
 CONF
 }
 write_conf 100
-CTL="$B/tools/mgatectl -c $CONF"
-INI="$B/tests/ike_initiator --gw 127.0.0.1 --ca $P/ca.crt --timeout 1500"
-dev() { $INI --cert "$P/device.crt" --key "$P/device.key" "$@"; }
-list() { $CTL --json ike list; }
-nsas() { list | jq length; }
-has_spi() { [[ $(list | jq --arg s "$1" '[.[] | select(.spi_i == $s)] | length') == 1 ]]; }
-no_spi() { ! has_spi "$1"; }
+ikenv_ini --timeout 1500
 spi_of() { sed -n 's/^established spi_i=\([0-9a-f]*\) .*/\1/p' "$1"; }
 
-"$B/xfrmd/mgate-xfrmd" -c "$CONF" 2>>"$T/xfrmd.log" & XPID=$!
-until_ok 5 $CTL status xfrmd >/dev/null || bad "xfrmd did not come up"
-n_listening() { grep -c 'listening for IKE on' "$T/iked.log" 2>/dev/null; }
-listening_since() { (($(n_listening) > $1)); }
-start_iked() { # waits for this iked's own "listening" line
-    local before
-    before=$(n_listening)
-    "$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-    until_ok 8 listening_since "${before:-0}"
-}
-stop_iked() { kill -TERM "$IPID"; wait "$IPID"; local rc=$?; IPID=; return $rc; }
-check "iked starts (dpd_delay 2s, dpd_timeout 8s)" start_iked
+ikenv_start_xfrmd || bad "xfrmd did not come up"
+check "iked starts (dpd_delay 2s, dpd_timeout 8s)" ikenv_start_iked
 
 # --- (a) a device that answers stays up ------------------------------------------
 dev --hold 16000 > "$T/alive.out" & HOLD=$!
@@ -119,9 +68,9 @@ check "... no SA left" test "$(nsas)" -eq 0
 
 # --- (c) cookies ------------------------------------------------------------------
 check "no COOKIE asked for below cookie_threshold" test "$(nlog 'COOKIE required')" -eq 0
-check "iked stops" stop_iked
+check "iked stops" ikenv_stop_iked
 write_conf 0
-check "iked starts with cookie_threshold = 0" start_iked
+check "iked starts with cookie_threshold = 0" ikenv_start_iked
 check "... and says every IKE_SA_INIT needs a COOKIE" grep -q 'cookie_threshold = 0: every IKE_SA_INIT needs a COOKIE' "$T/iked.log"
 out=$(dev); rc=$?; echo "$out"
 check "handshake with cookies: exit 0" test $rc -eq 0
@@ -139,11 +88,6 @@ check "... no SA for it (the earlier one only)" test "$(list | jq -r '[.[].spi_i
 out=$(dev --forge-cookie); rc=$?
 check "a forged COOKIE then the real one: established" test $rc -eq 0
 
-check "iked exits 0 on SIGTERM" stop_iked
-kill -TERM "$XPID"; wait "$XPID"; rc=$?; XPID=
-check "xfrmd exits 0 on SIGTERM" test $rc -eq 0
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrmd.log"; then
-    bad "sanitizer reports in the logs"
-fi
-if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -60; fi
-check_summary
+check "iked exits 0 on SIGTERM" ikenv_stop_iked
+check "xfrmd exits 0 on SIGTERM" ikenv_stop_xfrmd
+ikenv_end

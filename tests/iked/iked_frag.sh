@@ -12,57 +12,18 @@
 # Usage: iked_frag.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: iked_frag.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+. "$(dirname "${BASH_SOURCE[0]}")/iked_env.sh"
+ikenv_enter mgate-iked-frag -- "$@"
 
-T=$(mktemp -d /tmp/mgate-iked-frag.XXXXXX)
-chmod 755 "$T"
-XPID='' IPID=''
-cleanup() {
-    [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
-    [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-nlog() { grep -c -- "$1" "$T/iked.log"; }
-
-"$HERE/../interop/pki.sh" -t rsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
-P=$T/pki/rsa
-CONF=$T/mgate.conf
-cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = info
-[xfrmd]
-ike_listen = 127.0.0.1
-[iked]
-cert = $P/gw.crt
-key = $P/gw.key
-ca = $P/ca.crt
-ike_proposals = aes256-sha384-modp3072 aes128gcm16-prfsha256-ecp256
-esp_proposals = aes128gcm16
-pool = 198.18.0.0/24
+ikenv_pki rsa
+ikenv_conf --log info --ike "aes256-sha384-modp3072 aes128gcm16-prfsha256-ecp256" <<CONF
 # no subnets: IKE SAs without CHILD SA, no ESP needed on the host kernel
 fragment_size = 576
-workers = 2
 CONF
-CTL="$B/tools/mgatectl -c $CONF"
-INI="$B/tests/ike_initiator --gw 127.0.0.1 --ca $P/ca.crt --timeout 2000"
-dev() { $INI --cert "$P/device.crt" --key "$P/device.key" "$@"; }
-detail() { $CTL --json status iked | jq -r '.[0].detail'; }
+ikenv_ini --timeout 2000
 
-"$B/xfrmd/mgate-xfrmd" -c "$CONF" 2>>"$T/xfrmd.log" & XPID=$!
-until_ok 5 $CTL status xfrmd >/dev/null || bad "xfrmd did not come up"
-"$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-check "iked starts (fragment_size 576)" until_ok 8 grep -q 'listening for IKE on' "$T/iked.log"
+ikenv_start_xfrmd || bad "xfrmd did not come up"
+check "iked starts (fragment_size 576)" ikenv_start_iked
 
 for prop in aes128gcm16-prfsha256-ecp256 aes256-sha384-modp3072; do
     out=$(dev --proposal "$prop" --frag 200 --childless); rc=$?
@@ -95,12 +56,6 @@ check "a request in more than 128 fragments gets no answer (exit $rc = 3)" test 
 check "... iked says why" grep -q 'fragment dropped: more fragments than iked accepts' "$T/iked.log"
 
 check "no fragment refused in the good cases" test "$(nlog 'fragment dropped: integrity')" -eq 0
-kill -TERM "$IPID"; wait "$IPID"; rc=$?; IPID=
-check "iked exits 0 on SIGTERM" test $rc -eq 0
-kill -TERM "$XPID"; wait "$XPID"; rc=$?; XPID=
-check "xfrmd exits 0 on SIGTERM" test $rc -eq 0
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrmd.log"; then
-    bad "sanitizer reports in the logs"
-fi
-if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -40; fi
-check_summary
+check "iked exits 0 on SIGTERM" ikenv_stop_iked
+check "xfrmd exits 0 on SIGTERM" ikenv_stop_xfrmd
+ikenv_end 40

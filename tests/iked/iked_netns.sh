@@ -9,58 +9,19 @@
 # Usage: iked_netns.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: iked_netns.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
-
-T=$(mktemp -d /tmp/mgate-iked.XXXXXX)
-chmod 755 "$T"
-XPID='' IPID=''
-cleanup() {
-    [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
-    [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-nlog() { grep -c -- "$1" "$T/iked.log"; }
+. "$(dirname "${BASH_SOURCE[0]}")/iked_env.sh"
+ikenv_enter mgate-iked -- "$@"
 
 # --- PKI, config, daemons ------------------------------------------------------
-"$HERE/../interop/pki.sh" -t ecdsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
-P=$T/pki/ecdsa
+ikenv_pki ecdsa
 DEV_ID="CN=device-1,O=mgate test" # how iked names the device's subject
-CONF=$T/mgate.conf
-cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-[xfrmd]
-ike_listen = 127.0.0.1
-[iked]
-cert = $P/gw.crt
-key = $P/gw.key
-ca = $P/ca.crt
-ike_proposals = aes128gcm16-prfsha256-ecp256 aes256gcm16-prfsha384-curve25519
-esp_proposals = aes128gcm16 aes256gcm16
-pool = 198.18.0.0/24
+ikenv_conf --ike "aes128gcm16-prfsha256-ecp256 aes256gcm16-prfsha384-curve25519" \
+    --esp "aes128gcm16 aes256gcm16" <<CONF
 # no subnets: every CHILD SA is refused (TS_UNACCEPTABLE), the IKE SA stays
 half_open_timeout = 2s
-workers = 2
 CONF
-CTL="$B/tools/mgatectl -c $CONF"
-INI="$B/tests/ike_initiator --gw 127.0.0.1 --ca $P/ca.crt --timeout 1500"
-dev() { $INI --cert "$P/device.crt" --key "$P/device.key" "$@"; }
-list() { $CTL --json ike list; }
-nsas() { list | jq length; }
+ikenv_ini --timeout 1500
 spis() { list | jq -r '[.[] | .spi_i] | sort | join(" ")'; }
-has_spi() { [[ $(list | jq --arg s "$1" '[.[] | select(.spi_i == $s)] | length') == 1 ]]; }
-no_spi() { ! has_spi "$1"; }
 field() { sed -n "s/^$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 spi_of() { sed -n 's/^established spi_i=\([0-9a-f]*\) .*/\1/p' <<<"$1"; }
 # rc_says RC PATTERN: the last command ($rc, $out) exited RC and printed PATTERN.
@@ -68,13 +29,8 @@ rc_says() { [[ $rc == "$1" ]] && grep -q -- "$2" <<<"$out"; }
 # got_delete FILE: the holding device ($rc) exited 0, having answered a DELETE.
 got_delete() { [[ $rc == 0 ]] && grep -q '^DELETE received' "$1"; }
 
-"$B/xfrmd/mgate-xfrmd" -c "$CONF" 2>>"$T/xfrmd.log" & XPID=$!
-until_ok 5 $CTL status xfrmd >/dev/null || bad "xfrmd did not come up"
-start_iked() {
-    "$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-    until_ok 8 grep -q 'listening for IKE on' "$T/iked.log"
-}
-check "iked starts and gets its IKE sockets from xfrmd" start_iked
+ikenv_start_xfrmd || bad "xfrmd did not come up"
+check "iked starts and gets its IKE sockets from xfrmd" ikenv_start_iked
 
 # --- a full handshake ------------------------------------------------------------
 out=$(dev); rc=$?; echo "$out"
@@ -200,7 +156,7 @@ check "a device holds its IKE SA ($spi6)" has_spi "$spi6"
 out=$($CTL ike terminate "$DEV_ID"); rc=$?
 check "terminate by identity: exit 0, one SA" test $rc -eq 0 -a "$out" = "terminated 1 IKE SA(s)"
 check "... the IKE SA is gone" test "$(nsas)" -eq 0
-wait $HOLD; rc=$?; cat "$T/hold1.out"
+wait $HOLD; rc=$?; HOLD=; cat "$T/hold1.out"
 check "... the device got a DELETE for it" got_delete "$T/hold1.out"
 check "... logged" grep -q 'tunnel down (terminated by the admin)' "$T/iked.log"
 hold_up "$T/hold2.out"
@@ -208,23 +164,17 @@ spi7=$(spi_of "$(cat "$T/hold2.out")")
 out=$($CTL ike terminate "$spi7"); rc=$?
 check "terminate by SPI ($spi7): exit 0, one SA" test $rc -eq 0 -a "$out" = "terminated 1 IKE SA(s)"
 check "... the IKE SA is gone" test "$(nsas)" -eq 0
-wait $HOLD; rc=$?
+wait $HOLD; rc=$?; HOLD=
 check "... the device got a DELETE for it" got_delete "$T/hold2.out"
 out=$($CTL ike terminate "$spi7" 2>&1); rc=$?
 check "terminate of an SA that is gone: refused, says so" rc_says 1 'no such IKE SA'
 
 # --- SIGTERM -------------------------------------------------------------------------
 hold_up "$T/hold3.out"
-kill -TERM "$IPID"; wait "$IPID"; rc=$?; IPID=
-check "iked exits 0 on SIGTERM" test $rc -eq 0
-wait $HOLD; rc=$?; cat "$T/hold3.out"
+check "iked exits 0 on SIGTERM" ikenv_stop_iked
+wait $HOLD; rc=$?; HOLD=; cat "$T/hold3.out"
 check "... the device got a DELETE" got_delete "$T/hold3.out"
 check "... logged" grep -q 'tunnel down (iked stopping)' "$T/iked.log"
 
-kill -TERM "$XPID"; wait "$XPID"; rc=$?; XPID=
-check "xfrmd exits 0 on SIGTERM" test $rc -eq 0
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrmd.log"; then
-    bad "sanitizer reports in the logs"
-fi
-if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -60; fi
-check_summary
+check "xfrmd exits 0 on SIGTERM" ikenv_stop_xfrmd
+ikenv_end

@@ -15,73 +15,23 @@
 # Usage: iked_restart.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: iked_restart.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+. "$(dirname "${BASH_SOURCE[0]}")/iked_env.sh"
+ikenv_enter mgate-ikedrs -- "$@"
 
-T=$(mktemp -d /tmp/mgate-ikedrs.XXXXXX)
-chmod 755 "$T"
-XPID='' IPID='' HOLD=''
-cleanup() {
-    [[ -n $HOLD ]] && kill -9 "$HOLD" 2>/dev/null
-    [[ -n $IPID ]] && kill -9 "$IPID" 2>/dev/null
-    [[ -n $XPID ]] && kill -9 "$XPID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-nlog() { grep -c -- "$1" "$T/iked.log"; }
-
-"$HERE/../interop/pki.sh" -t ecdsa "$T/pki" >/dev/null || { echo "FAIL - pki.sh"; exit 1; }
-P=$T/pki/ecdsa
+ikenv_pki ecdsa
 DEV_ID="CN=device-1,O=mgate test"
-CONF=$T/mgate.conf
 CKPT=$T/run/iked.checkpoint
-cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-[xfrmd]
-ike_listen = 127.0.0.1
-[iked]
-cert = $P/gw.crt
-key = $P/gw.key
-ca = $P/ca.crt
-ike_proposals = aes128gcm16-prfsha256-ecp256 aes256-sha384-modp3072
-esp_proposals = aes128gcm16
-pool = 198.18.0.0/24
-workers = 2
+ikenv_conf --ike "aes128gcm16-prfsha256-ecp256 aes256-sha384-modp3072" <<CONF
 dpd_delay = 0
 CONF
-CTL="$B/tools/mgatectl -c $CONF"
-INI="$B/tests/ike_initiator --gw 127.0.0.1 --ca $P/ca.crt --timeout 1500"
-dev() { $INI --cert "$P/device.crt" --key "$P/device.key" "$@"; }
-list() { $CTL --json ike list; }
-nsas() { list | jq length; }
+ikenv_ini --timeout 1500
 spi_of() { sed -n 's/^established spi_i=\([0-9a-f]*\) .*/\1/p' "$1"; }
 vip_of() { sed -n 's/^vip=\([^ ]*\).*/\1/p' "$1"; }
 leases() { sqlite3 "$T/state/iked.db" 'SELECT count(*) FROM leases WHERE active = 1' 2>/dev/null; }
 mode_of() { stat -c %a "$1"; }
 
-start_xfrmd() {
-    "$B/xfrmd/mgate-xfrmd" -c "$CONF" 2>>"$T/xfrmd.log" & XPID=$!
-    until_ok 5 $CTL status xfrmd >/dev/null
-}
-listening_more() { test "$(nlog 'listening for IKE on')" -gt "$1"; }
-start_iked() {
-    local n; n=$(nlog 'listening for IKE on' 2>/dev/null)
-    "$B/iked/mgate-iked" -c "$CONF" 2>>"$T/iked.log" & IPID=$!
-    until_ok 8 listening_more "${n:-0}"
-}
-kill9() { kill -9 "$1"; wait "$1" 2>/dev/null; }
-check "xfrmd starts" start_xfrmd
-check "iked starts" start_iked
+check "xfrmd starts" ikenv_start_xfrmd
+check "iked starts" ikenv_start_iked
 
 # --- SIGKILL of iked with a device holding an IKE SA -------------------------------
 # With the AES-CBC suite: its IV is random, so "byte-identical" below can only
@@ -105,9 +55,9 @@ check "... mode 0600" test "$(mode_of "$CKPT")" = 600
 before=$(list | jq -c '[.[] | {spi_i, spi_r, identity, vip, state}]')
 check "one active lease before the kill" test "$(leases)" = 1
 
-kill9 "$IPID"; IPID=
+ikenv_kill9 "$IPID"; IPID=
 check "iked killed with SIGKILL: the checkpoint stays" test -s "$CKPT"
-check "iked restarts" start_iked
+check "iked restarts" ikenv_start_iked
 check "... logs the restored IKE SA" grep -q "checkpoint: restored 127.0.0.1.*$DEV_ID" "$T/iked.log"
 check "... 1 of 1 restored" grep -q 'checkpoint: 1 of 1 IKE SAs restored' "$T/iked.log"
 after=$(list | jq -c '[.[] | {spi_i, spi_r, identity, vip, state}]')
@@ -124,8 +74,8 @@ check "... request 3: answered with the SA's keys and message ID" \
     grep -q '^after the restart: liveness request 3 answered (keys and message ID ok)' "$T/dev1.out"
 
 # --- SIGKILL of xfrmd ----------------------------------------------------------------
-kill9 "$XPID"; XPID=
-check "xfrmd killed with SIGKILL, restarted" start_xfrmd
+ikenv_kill9 "$XPID"; XPID=
+check "xfrmd killed with SIGKILL, restarted" ikenv_start_xfrmd
 check "iked reconnects to xfrmd and reconciles" \
     until_ok 10 test "$(nlog 'reconciled with xfrmd')" -ge 2
 check "... the IKE SA is still listed" test "$(list | jq -r '.[0].spi_i')" = "$spi1"
@@ -143,11 +93,11 @@ check "... no lease active" test "$(leases)" = 0
 # --- a corrupt checkpoint: start empty, fail closed ---------------------------------------
 check "a second device session" run_device "$T/dev2.out" "$T/go2"
 spi2=$(spi_of "$T/dev2.out")
-kill9 "$IPID"; IPID=
-kill9 "$HOLD"; HOLD=
+ikenv_kill9 "$IPID"; IPID=
+ikenv_kill9 "$HOLD"; HOLD=
 printf 'garbage where a checkpoint was\n' > "$CKPT"
 rm -f "$CKPT-wal" "$CKPT-shm"
-check "iked restarts over a corrupt checkpoint" start_iked
+check "iked restarts over a corrupt checkpoint" ikenv_start_iked
 check "... says so in one clear line" \
     test "$(nlog "checkpoint $CKPT unusable (.*not a database.*): starting with no IKE SA")" -eq 1
 check "... no IKE SA" test "$(nsas)" -eq 0
@@ -158,9 +108,9 @@ check "... and serves a new handshake" test $rc -eq 0
 
 # --- a checkpoint of another format version ------------------------------------------
 if command -v sqlite3 >/dev/null; then
-    kill9 "$IPID"; IPID=
+    ikenv_kill9 "$IPID"; IPID=
     sqlite3 "$CKPT" 'PRAGMA user_version = 99' >/dev/null
-    check "iked restarts over a checkpoint of format 99" start_iked
+    check "iked restarts over a checkpoint of format 99" ikenv_start_iked
     check "... says so" grep -q "checkpoint $CKPT unusable (format 99, this iked reads 1)" "$T/iked.log"
     check "... no IKE SA" test "$(nsas)" -eq 0
 fi
@@ -168,17 +118,12 @@ fi
 # --- SIGTERM: DELETEs, the checkpoint removed ----------------------------------------------
 hold_up() { dev --hold 8000 > "$1" & HOLD=$!; until_ok 10 grep -q '^holding' "$1"; }
 check "a third device holds an IKE SA" hold_up "$T/dev3.out"
-kill -TERM "$IPID"; wait "$IPID"; rc=$?; IPID=
-check "iked exits 0 on SIGTERM" test $rc -eq 0
+check "iked exits 0 on SIGTERM" ikenv_stop_iked
 wait $HOLD; HOLD=
 check "... the device got a DELETE" grep -q '^DELETE received' "$T/dev3.out"
 check "... the checkpoint is gone" test ! -e "$CKPT" -a ! -e "$CKPT-wal"
-check "iked starts again: nothing restored" start_iked
+check "iked starts again: nothing restored" ikenv_start_iked
 check "... no IKE SA" test "$(nsas)" -eq 0
-kill -TERM "$IPID"; wait "$IPID"; IPID=
-kill -TERM "$XPID"; wait "$XPID"; XPID=
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T/iked.log" "$T/xfrmd.log"; then
-    bad "sanitizer reports in the logs"
-fi
-if [[ $FAIL != 0 ]]; then echo "--- iked.log"; grep -v '<7>' "$T/iked.log" | tail -60; fi
-check_summary
+ikenv_stop_iked
+ikenv_stop_xfrmd
+ikenv_end

@@ -44,6 +44,17 @@ static int teardown(void **state)
 
 static const struct iked_esp_proposal GCM128 = {IKE_ENCR_AES_GCM_16, 128, 0, false, 0};
 
+/* The device's answer as the gateway receives it: rx and the parsed message. */
+static void as_received(const uint8_t *resp, size_t len, struct ike_rx *rx, struct ike_msg *m)
+{
+    struct ike_error e;
+    memset(rx, 0, sizeof(*rx));
+    ti_default_addrs(&rx->local, &rx->remote);
+    rx->buf = resp;
+    rx->len = len;
+    assert_int_equal(ike_msg_parse(m, resp, len, &e), IKE_OK);
+}
+
 /* An established IKE SA with its CHILD SA "in the kernel". */
 static struct ike_sa *up(struct ti *t, struct ti_auth_result *r)
 {
@@ -352,12 +363,7 @@ static void test_gateway_ike_rekey(void **state)
 
     struct ike_rx rx;
     struct ike_msg m;
-    struct ike_error e;
-    memset(&rx, 0, sizeof(rx));
-    ti_default_addrs(&rx.local, &rx.remote);
-    rx.buf = resp;
-    rx.len = len;
-    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    as_received(resp, len, &rx, &m);
     struct ike_sa *nsa = NULL;
     uint16_t notify = 0;
     assert_int_equal(ike_exch_rekey_ike_reply(&F.env, sa, &irq, &rx, &m, &nsa, &notify), 0);
@@ -386,9 +392,7 @@ static void test_gateway_ike_rekey(void **state)
     uint32_t id = m.hdr.msgid;
     free(tx.buf);
     resp = ti_response(&t, IKE_EXCH_INFORMATIONAL, id, &len);
-    rx.buf = resp;
-    rx.len = len;
-    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    as_received(resp, len, &rx, &m);
     assert_int_equal(ike_exch_response(&F.env, nsa, &rx, &m), 0);
     free(resp);
     /* A CHILD SA rekey by the device on it: keys from the new SK_d. */
@@ -439,12 +443,7 @@ static void ike_collision(bool our_low)
     assert_non_null(resp);
     struct ike_rx rx;
     struct ike_msg m;
-    struct ike_error e;
-    memset(&rx, 0, sizeof(rx));
-    ti_default_addrs(&rx.local, &rx.remote);
-    rx.buf = resp;
-    rx.len = len;
-    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    as_received(resp, len, &rx, &m);
     struct ike_sa *ours = NULL;
     uint16_t notify = 0;
     assert_int_equal(ike_exch_rekey_ike_reply(&F.env, sa, &irq, &rx, &m, &ours, &notify), 0);
@@ -519,12 +518,7 @@ static void gateway_rekey(bool pfs, int collision)
 
     struct ike_rx rx;
     struct ike_msg m;
-    struct ike_error e;
-    memset(&rx, 0, sizeof(rx));
-    ti_default_addrs(&rx.local, &rx.remote);
-    rx.buf = resp;
-    rx.len = len;
-    assert_int_equal(ike_msg_parse(&m, resp, len, &e), IKE_OK);
+    as_received(resp, len, &rx, &m);
     uint16_t notify = 0, group = 0;
     assert_int_equal(ike_exch_rekey_child_reply(&F.env, sa, &rq, &rx, &m, &notify, &group), 0);
     free(resp);
@@ -540,6 +534,7 @@ static void gateway_rekey(bool pfs, int collision)
     assert_int_equal(m.hdr.msgid, 1);
     const struct ike_payload *pl = ike_chain_find(&m.inner, IKE_PL_DELETE, NULL);
     struct ike_delete d;
+    struct ike_error e;
     assert_non_null(pl);
     assert_int_equal(ike_pl_delete(pl, &d, &e), IKE_OK);
     assert_int_equal(ike_delete_spi(&d, 0), old_in);

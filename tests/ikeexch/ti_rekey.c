@@ -192,9 +192,10 @@ out:
     return rc;
 }
 
-static void tr_fill_ike(struct ike_wr *w, void *arg)
+/* The SA payload of an IKE SA rekey: one proposal of rk->ike with our new
+ * SPI, and a second DH group (dh2, 0 for none) in the request only. */
+static void tr_wr_ike_sa(struct ike_wr *w, const struct ti_rekey *rk, uint16_t dh2)
 {
-    struct ti_rekey *rk = arg;
     const ike_suite *s = &rk->ike;
     ike_wr_sa_begin(w);
     ike_wr_proposal_begin(w, 1, IKE_PROTO_IKE, rk->my_ike_spi, 8);
@@ -203,10 +204,16 @@ static void tr_fill_ike(struct ike_wr *w, void *arg)
     if (s->integ)
         ike_wr_transform(w, IKE_XF_INTEG, s->integ, 0);
     ike_wr_transform(w, IKE_XF_DH, s->dh, 0);
-    if (rk->offer_dh2)
-        ike_wr_transform(w, IKE_XF_DH, rk->offer_dh2, 0);
+    if (dh2)
+        ike_wr_transform(w, IKE_XF_DH, dh2, 0);
     ike_wr_proposal_end(w);
     ike_wr_sa_end(w);
+}
+
+static void tr_fill_ike(struct ike_wr *w, void *arg)
+{
+    struct ti_rekey *rk = arg;
+    tr_wr_ike_sa(w, rk, rk->offer_dh2);
     ike_wr_nonce(w, rk->ni, sizeof(rk->ni));
     tr_write_ke(w, rk);
 }
@@ -323,16 +330,7 @@ out:
 static void tr_fill_ike_answer(struct ike_wr *w, void *arg)
 {
     struct ti_rekey *rk = arg;
-    const ike_suite *s = &rk->ike;
-    ike_wr_sa_begin(w);
-    ike_wr_proposal_begin(w, 1, IKE_PROTO_IKE, rk->my_ike_spi, 8);
-    ike_wr_transform(w, IKE_XF_ENCR, s->encr, s->encr_keybits);
-    ike_wr_transform(w, IKE_XF_PRF, s->prf, 0);
-    if (s->integ)
-        ike_wr_transform(w, IKE_XF_INTEG, s->integ, 0);
-    ike_wr_transform(w, IKE_XF_DH, s->dh, 0);
-    ike_wr_proposal_end(w);
-    ike_wr_sa_end(w);
+    tr_wr_ike_sa(w, rk, 0);
     ike_wr_nonce(w, rk->ni, sizeof(rk->ni));
     tr_write_ke(w, rk);
 }

@@ -10,39 +10,11 @@
 # Usage: access.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: access.sh BUILD_DIR}" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-for t in openssl sqlite3 jq; do
-    command -v $t >/dev/null || { echo "SKIP: needs $t"; exit 77; }
-done
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
-
-T=$(mktemp -d /tmp/mgate-access.XXXXXX)
-chmod 755 "$T"
-PID= SUB=
-
-cleanup() {
-    [[ -n $SUB ]] && kill "$SUB" 2>/dev/null
-    [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-has() { grep -q -- "$2" "$1"; }
+. "$(dirname "${BASH_SOURCE[0]}")/policyd_env.sh"
+pdenv_enter mgate-access -- "$@"
 
 write_conf() {
-    cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-
-[policyd]
-ca_dir = $T/ca
+    pdenv_conf <<CONF
 grant_cache = 2m
 noncompliant_action = $1
 quarantine_subnets = 10.99.0.0/24
@@ -50,21 +22,8 @@ quarantine_dns = 10.99.0.53
 compliance_min_os = android:13 ios:16.0
 CONF
 }
-CONF=$T/mgate.conf
 write_conf quarantine
-CTL="$B/tools/mgatectl -c $CONF"
-PROBE=$B/tests/daemon_ipc_probe
-SOCK=$T/run/policyd.sock
-DB=$T/state/policyd.db
-sql() { sqlite3 "$DB" "$@"; }
-
-start() {
-    "$B/policyd/mgate-policyd" -c "$CONF" 2>>"$T/policyd.log" &
-    PID=$!
-    until_ok 5 test -S "$SOCK" || bad "policyd did not create its socket"
-}
-stop() { kill -TERM "$PID"; wait "$PID"; PID=; }
-start
+pdenv_start
 
 # --- three enrolled devices -------------------------------------------------
 $CTL ca init > /dev/null 2>&1
@@ -374,15 +333,15 @@ check "every generation in the events grows per device" \
 
 # --- noncompliant_action = deny; a bad access config -----------------------------------
 $CTL device report "$D2" --password-set yes --encrypted no > /dev/null
-stop
+pdenv_stop
 write_conf deny
-start
+pdenv_start
 check "noncompliant_action = deny: a non-compliant device is denied" \
     auth_has 2 'decision=deny .*reason=non-compliant: storage encryption is off'
 check "after a restart: schema 4, groups and policies kept" \
     bash -c "test \"\$($CTL --json status policyd | jq -r '.[0].schema_version')\" = 4 && $CTL device policy $D2 | grep -q '^password.min_length *12'"
 auth 2 > /dev/null
-stop
+pdenv_stop
 check "an authorization just before SIGTERM is in the database (the batch is flushed at stop)" \
     test "$(sql "SELECT count(*) FROM audit WHERE device_id = $D2 AND action = 'authorize' AND detail LIKE 'deny from 192.0.2.1: non-compliant%'")" -ge 2
 sed -i '/quarantine_subnets/d; s/noncompliant_action = deny/noncompliant_action = quarantine/' "$CONF"

@@ -8,51 +8,10 @@
 # Usage: extca.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: extca.sh BUILD_DIR}" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-for t in openssl sqlite3 jq; do
-    command -v $t >/dev/null || { echo "SKIP: needs $t"; exit 77; }
-done
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+. "$(dirname "${BASH_SOURCE[0]}")/policyd_env.sh"
+pdenv_enter mgate-extca -- "$@"
 
-T=$(mktemp -d /tmp/mgate-extca.XXXXXX)
-chmod 755 "$T"
-PID=
-cleanup() {
-    [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-has() { grep -q -- "$2" "$1"; }
-
-CONF=$T/mgate.conf
-write_conf() {
-    cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-
-[policyd]
-ca_dir = $T/ca
-$1
-CONF
-}
-CTL="$B/tools/mgatectl -c $CONF"
-PROBE=$B/tests/daemon_ipc_probe
-SOCK=$T/run/policyd.sock
-DB=$T/state/policyd.db
-sql() { sqlite3 "$DB" "$@"; }
-start() {
-    "$B/policyd/mgate-policyd" -c "$CONF" 2>>"$T/policyd.log" &
-    PID=$!
-    until_ok 5 test -S "$SOCK" || bad "policyd did not create its socket"
-}
-stop() { kill -TERM "$PID"; wait "$PID"; PID=; }
+write_conf() { echo "$1" | pdenv_conf; }
 
 # --- an external CA and its device certificates (openssl) --------------------
 cd "$T" || exit 1
@@ -84,20 +43,20 @@ openssl verify -CAfile extca.crt good.crt >/dev/null || bad "openssl: the test c
 
 # --- mode off ---------------------------------------------------------------------
 write_conf ""
-start
+pdenv_start
 $CTL device pre-enroll --hwid EXT-1 --owner a --name A --platform ios > /dev/null
 $CTL device pre-enroll --hwid EXT-2 --owner b --name B --platform android > /dev/null
 $CTL device register-cert --hwid EXT-1 --cert good.crt 2> off.err; rc=$?
 check "external_ca unset: register-cert refused, says how to turn it on" \
     bash -c "test $rc -eq 1 && grep -q 'external-CA mode is off: set \[policyd\] external_ca' off.err"
-stop
+pdenv_stop
 write_conf "external_ca = /nonexistent/bundle.pem"
 "$B/policyd/mgate-policyd" -c "$CONF" --check-config > badca.out 2>&1; rc=$?
 check "an external_ca that does not load: --check-config fails, names it" \
     bash -c "test $rc -ne 0 && grep -q 'external_ca: cannot load /nonexistent/bundle.pem' badca.out"
 
 write_conf "external_ca = $T/extca.crt"
-start
+pdenv_start
 
 # --- refusals -------------------------------------------------------------------------
 $CTL device register-cert --hwid EXT-1 --cert foreign.crt 2> foreign.err; rc=$?
@@ -155,6 +114,6 @@ check "the external serial is not on mgate's CRL (not ours to list)" \
 check "the revocation is recorded as external" \
     test "$(sql "SELECT external FROM revoked WHERE serial = '$SERIAL'")" = 1
 check "schema 4" test "$($CTL --json status policyd | jq -r '.[0].schema_version')" = 4
-stop
+pdenv_stop
 check "no sanitizer report in policyd's log" bash -c "! grep -q 'Sanitizer' '$T/policyd.log'"
 check_summary

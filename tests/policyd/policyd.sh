@@ -6,52 +6,15 @@
 # Usage: policyd.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
-B=$(cd "${1:?usage: policyd.sh BUILD_DIR}" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-for t in openssl sqlite3 jq; do
-    command -v $t >/dev/null || { echo "SKIP: needs $t"; exit 77; }
-done
-if [[ -z ${MGATE_IN_NETNS:-} ]]; then
-    MGATE_IN_NETNS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+. "$(dirname "${BASH_SOURCE[0]}")/policyd_env.sh"
+pdenv_enter mgate-policyd -- "$@"
 
-T=$(mktemp -d /tmp/mgate-policyd.XXXXXX)
-chmod 755 "$T"
-PID=
-
-cleanup() {
-    [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-has() { grep -q -- "$2" "$1"; }
-
-CONF=$T/mgate.conf
-cat > "$CONF" <<CONF
-[global]
-run_dir = $T/run
-state_dir = $T/state
-log_level = debug
-
-[policyd]
-ca_dir = $T/ca
+pdenv_conf <<CONF
 cert_validity = 30d
 otp_validity = 1h
 crl_validity = 2d
 CONF
-CTL="$B/tools/mgatectl -c $CONF"
-DB=$T/state/policyd.db
-sql() { sqlite3 "$DB" "$@"; }
-
-start() {
-    "$B/policyd/mgate-policyd" -c "$CONF" 2>>"$T/policyd.log" &
-    PID=$!
-    until_ok 5 test -S "$T/run/policyd.sock" || bad "policyd did not create its socket"
-}
-start
+pdenv_start
 
 # --- the CA -----------------------------------------------------------------
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/dev1.key" 2>/dev/null
@@ -287,9 +250,8 @@ check "device list --json" \
     test "$($CTL device list --json | jq -r 'map(select(.hardware_id | test("IMEI-10"))) | map(.state) | join(",")')" = "enrolled,pre-enrolled,enrolled"
 
 # --- restart: the CA is loaded again ---------------------------------------------
-kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
-check "policyd exits 0 on SIGTERM" test $rc -eq 0
-start
+check "policyd exits 0 on SIGTERM" pdenv_stop
+pdenv_start
 check "after a restart the CA is loaded: ca crl still lists the serial" \
     bash -c "$CTL ca crl | openssl crl -noout -text | grep -q 'Serial Number: $SERIAL'"
 check "after a restart: schema 4" \
@@ -299,7 +261,6 @@ check "ca init --force replaces the CA" \
 check "ca init --force is audited" test "$(sql "SELECT count(*) FROM audit WHERE action = 'ca-init'")" = 2
 
 check "policyd is still running" kill -0 "$PID"
-kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
-check "policyd exits 0 on SIGTERM at the end" test $rc -eq 0
+check "policyd exits 0 on SIGTERM at the end" pdenv_stop
 check "no sanitizer report in policyd's log" bash -c "! grep -q 'Sanitizer' '$T/policyd.log'"
 check_summary

@@ -51,6 +51,8 @@ void json_str(struct json_out *j, const char *key, const char *v);
 void json_u64(struct json_out *j, const char *key, unsigned long long v);
 void json_bool(struct json_out *j, const char *key, bool v);
 void json_null(struct json_out *j, const char *key);
+/* An array of the n strings in v. */
+void json_strs(struct json_out *j, const char *key, char *const *v, size_t n);
 void json_end(struct json_out *j);
 
 /* "3d4h", "5m3s", "12s". */
@@ -64,6 +66,12 @@ int ctl_policyd(struct ctl *ctl, const char *what, uint32_t field, ProtobufCMess
 void ctl_resp_free(const struct Mgate__PolicydResponse *r);
 /* ISO 8601 UTC, "-" for 0. */
 void ctl_fmt_time(uint64_t t, char *buf, size_t len);
+/* t as ctl_fmt_time, or null for 0 (never). */
+void ctl_json_time(struct json_out *j, const char *key, uint64_t t);
+/* A device's id, hardware_id, owner, name, platform, os_version and state:
+ * the fields every JSON view of a device opens with (device list, report). */
+struct Mgate__DeviceInfo;
+void ctl_json_device_head(struct json_out *j, const struct Mgate__DeviceInfo *d);
 /* --name VALUE or --name=VALUE at argv[*i]; advances *i. */
 bool ctl_opt(int argc, char **argv, int *i, const char *name, const char **val);
 /* A whole file (caller frees); NULL with errno. */

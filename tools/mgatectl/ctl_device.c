@@ -37,6 +37,28 @@ void ctl_fmt_time(uint64_t t, char *buf, size_t len)
         snprintf(buf, len, "-");
 }
 
+void ctl_json_time(struct json_out *j, const char *key, uint64_t t)
+{
+    char buf[32];
+    if (!t) {
+        json_null(j, key);
+        return;
+    }
+    ctl_fmt_time(t, buf, sizeof(buf));
+    json_str(j, key, buf);
+}
+
+void ctl_json_device_head(struct json_out *j, const Mgate__DeviceInfo *d)
+{
+    json_u64(j, "id", d->id);
+    json_str(j, "hardware_id", d->hardware_id);
+    json_str(j, "owner", d->owner);
+    json_str(j, "name", d->name);
+    json_str(j, "platform", d->platform);
+    json_str(j, "os_version", d->os_version);
+    json_str(j, "state", d->state);
+}
+
 int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv)
 {
     const Mgate__PolicydResponse *r = NULL;
@@ -303,33 +325,16 @@ static void ctl_device_json(const Mgate__DeviceList *l)
     for (size_t i = 0; i < l->n_devices; i++) {
         const Mgate__DeviceInfo *d = l->devices[i];
         json_obj_open(&j, NULL);
-        json_u64(&j, "id", d->id);
-        json_str(&j, "hardware_id", d->hardware_id);
-        json_str(&j, "owner", d->owner);
-        json_str(&j, "name", d->name);
-        json_str(&j, "platform", d->platform);
-        json_str(&j, "os_version", d->os_version);
-        json_str(&j, "state", d->state);
+        ctl_json_device_head(&j, d);
         json_str(&j, "cert_serial", d->cert_serial);
         json_str(&j, "cert_fingerprint", d->cert_fingerprint);
         json_str(&j, "cert_source", d->cert_source);
         ctl_fmt_time(d->created, t, sizeof(t));
         json_str(&j, "created", t);
-        if (d->last_seen) {
-            ctl_fmt_time(d->last_seen, t, sizeof(t));
-            json_str(&j, "last_seen", t);
-        } else {
-            json_null(&j, "last_seen");
-        }
-        json_arr_open(&j, "groups");
-        for (size_t k = 0; k < d->n_groups; k++)
-            json_str(&j, NULL, d->groups[k]);
-        json_arr_close(&j);
+        ctl_json_time(&j, "last_seen", d->last_seen);
+        json_strs(&j, "groups", d->groups, d->n_groups);
         json_str(&j, "compliance", d->compliance);
-        json_arr_open(&j, "compliance_reasons");
-        for (size_t k = 0; k < d->n_compliance_reasons; k++)
-            json_str(&j, NULL, d->compliance_reasons[k]);
-        json_arr_close(&j);
+        json_strs(&j, "compliance_reasons", d->compliance_reasons, d->n_compliance_reasons);
         json_obj_close(&j);
     }
     json_arr_close(&j);

@@ -28,10 +28,7 @@ static void ctl_devpolicy_print(struct ctl *ctl, const Mgate__DevicePolicy *dp)
         json_begin(&j, stdout);
         json_obj_open(&j, NULL);
         json_u64(&j, "device_id", dp->device_id);
-        json_arr_open(&j, "groups");
-        for (size_t i = 0; i < dp->n_groups; i++)
-            json_str(&j, NULL, dp->groups[i]);
-        json_arr_close(&j);
+        json_strs(&j, "groups", dp->groups, dp->n_groups);
         json_arr_open(&j, "settings");
         for (size_t i = 0; i < dp->n_settings; i++) {
             const Mgate__EffectiveSetting *s = dp->settings[i];
@@ -112,10 +109,7 @@ static void ctl_compliance_print(struct ctl *ctl, const Mgate__ComplianceState *
         json_obj_open(&j, NULL);
         json_u64(&j, "device_id", cs->device_id);
         json_str(&j, "compliance", cs->state);
-        json_arr_open(&j, "reasons");
-        for (size_t i = 0; i < cs->n_reasons; i++)
-            json_str(&j, NULL, cs->reasons[i]);
-        json_arr_close(&j);
+        json_strs(&j, "reasons", cs->reasons, cs->n_reasons);
         if (g) {
             json_str(&j, "access", ctl_decision(g->decision));
             json_str(&j, "access_reason", g->reason);

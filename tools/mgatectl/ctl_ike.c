@@ -44,10 +44,7 @@ static void ctl_ike_json(const Mgate__IkeSaList *l)
             json_str(&j, "spi_out", spi);
             json_u64(&j, "reqid", ch->reqid);
             json_str(&j, "esp", ch->esp);
-            json_arr_open(&j, "local_ts");
-            for (size_t t = 0; t < ch->n_local_ts; t++)
-                json_str(&j, NULL, ch->local_ts[t]);
-            json_arr_close(&j);
+            json_strs(&j, "local_ts", ch->local_ts, ch->n_local_ts);
             json_str(&j, "remote_ts", ch->remote_ts);
             json_bool(&j, "installed", ch->installed);
             json_obj_close(&j);

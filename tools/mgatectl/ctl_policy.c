@@ -47,10 +47,7 @@ static void ctl_group_print(struct ctl *ctl, const Mgate__GroupList *l)
             json_obj_open(&j, NULL);
             json_str(&j, "path", l->groups[i]->path);
             json_u64(&j, "devices", l->groups[i]->devices);
-            json_arr_open(&j, "policies");
-            for (size_t k = 0; k < l->groups[i]->n_policies; k++)
-                json_str(&j, NULL, l->groups[i]->policies[k]);
-            json_arr_close(&j);
+            json_strs(&j, "policies", l->groups[i]->policies, l->groups[i]->n_policies);
             json_obj_close(&j);
         }
         json_arr_close(&j);

@@ -48,27 +48,13 @@ static void ctl_assets(const Mgate__Report *r, enum ctl_fmt fmt)
         for (size_t i = 0; i < r->n_assets; i++) {
             const Mgate__DeviceInfo *d = r->assets[i]->device;
             json_obj_open(&j, NULL);
-            json_u64(&j, "id", d->id);
-            json_str(&j, "hardware_id", d->hardware_id);
-            json_str(&j, "owner", d->owner);
-            json_str(&j, "name", d->name);
-            json_str(&j, "platform", d->platform);
-            json_str(&j, "os_version", d->os_version);
-            json_str(&j, "state", d->state);
+            ctl_json_device_head(&j, d);
             json_str(&j, "compliance", d->compliance);
-            json_arr_open(&j, "groups");
-            for (size_t k = 0; k < d->n_groups; k++)
-                json_str(&j, NULL, d->groups[k]);
-            json_arr_close(&j);
+            json_strs(&j, "groups", d->groups, d->n_groups);
             json_str(&j, "cert_serial", d->cert_serial);
             ctl_fmt_time(d->created, t, sizeof(t));
             json_str(&j, "created", t);
-            if (d->last_seen) {
-                ctl_fmt_time(d->last_seen, t, sizeof(t));
-                json_str(&j, "last_seen", t);
-            } else {
-                json_null(&j, "last_seen");
-            }
+            ctl_json_time(&j, "last_seen", d->last_seen);
             json_arr_open(&j, "history");
             for (size_t k = 0; k < r->assets[i]->n_history; k++) {
                 const Mgate__AuditEntry *e = r->assets[i]->history[k];
@@ -199,10 +185,7 @@ static void ctl_compliance(const Mgate__Report *r, enum ctl_fmt fmt)
             const Mgate__ComplianceState *d = s->non_compliant_devices[i];
             json_obj_open(&j, NULL);
             json_u64(&j, "id", d->device_id);
-            json_arr_open(&j, "reasons");
-            for (size_t k = 0; k < d->n_reasons; k++)
-                json_str(&j, NULL, d->reasons[k]);
-            json_arr_close(&j);
+            json_strs(&j, "reasons", d->reasons, d->n_reasons);
             json_obj_close(&j);
         }
         json_arr_close(&j);

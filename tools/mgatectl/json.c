@@ -102,6 +102,14 @@ void json_bool(struct json_out *j, const char *key, bool v)
     fputs(v ? "true" : "false", j->f);
 }
 
+void json_strs(struct json_out *j, const char *key, char *const *v, size_t n)
+{
+    json_arr_open(j, key);
+    for (size_t k = 0; k < n; k++)
+        json_str(j, NULL, v[k]);
+    json_arr_close(j);
+}
+
 void json_null(struct json_out *j, const char *key)
 {
     json_sep(j, key);
