@@ -51,6 +51,9 @@ struct child_sa {
     size_t n_ts_local;
     struct ike_child_ts ts_remote;
     bool installed;
+    /* When its SAs went into the kernel (the loop's clock): a soft expire
+     * the kernel sent while iked or xfrmd was down is caught up from it. */
+    uint64_t installed_ms;
 };
 
 struct ike_sa {

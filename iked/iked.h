@@ -115,6 +115,10 @@ size_t iked_sa_table_half_open(const struct iked_sa_table *t);
 void iked_sa_table_each(struct iked_sa_table *t, void (*fn)(struct ike_sa *sa, void *arg),
                         void *arg);
 
+/* iked_dispatch.c: the loop's clock in ms (CLOCK_MONOTONIC, shared by this
+ * boot's processes, which the checkpoint relies on). */
+uint64_t iked_now_ms(struct iked *ik);
+
 /* iked_dispatch.c */
 void iked_dispatch(struct iked *ik, const uint8_t *buf, size_t len,
                    const struct sockaddr_storage *local, const struct sockaddr_storage *remote,

@@ -80,6 +80,7 @@ enum ckpt_tag {
     TAG_C_N_TS_LOCAL = 133,
     TAG_C_TS_REMOTE = 134,
     TAG_C_INSTALLED = 135,
+    TAG_C_INSTALLED_MS = 136,
 };
 
 struct ckpt_field {
@@ -138,10 +139,15 @@ static const struct ckpt_field ckpt_sa_fields[] = {
 
 /* Never the keying material (enc_key_*, integ_key_*): the kernel has it. */
 static const struct ckpt_field ckpt_child_fields[] = {
-    CH_F(TAG_C_SPI_IN, spi_in, true),       CH_F(TAG_C_SPI_OUT, spi_out, true),
-    CH_F(TAG_C_REQID, reqid, true),         CH_F(TAG_C_ESP, esp, true),
-    CH_F(TAG_C_TS_LOCAL, ts_local, true),   CH_F(TAG_C_N_TS_LOCAL, n_ts_local, true),
-    CH_F(TAG_C_TS_REMOTE, ts_remote, true), CH_F(TAG_C_INSTALLED, installed, true),
+    CH_F(TAG_C_SPI_IN, spi_in, true),
+    CH_F(TAG_C_SPI_OUT, spi_out, true),
+    CH_F(TAG_C_REQID, reqid, true),
+    CH_F(TAG_C_ESP, esp, true),
+    CH_F(TAG_C_TS_LOCAL, ts_local, true),
+    CH_F(TAG_C_N_TS_LOCAL, n_ts_local, true),
+    CH_F(TAG_C_TS_REMOTE, ts_remote, true),
+    CH_F(TAG_C_INSTALLED, installed, true),
+    CH_F(TAG_C_INSTALLED_MS, installed_ms, false),
 };
 
 #define N_SA_FIELDS    (sizeof(ckpt_sa_fields) / sizeof(ckpt_sa_fields[0]))

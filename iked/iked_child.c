@@ -234,9 +234,10 @@ static void iked_child_on_installed(struct upstream *up, const ProtobufCMessage 
         ok = true;
     }
     if (sa) {
-        if (ok)
+        if (ok) {
             sa->child->installed = true;
-        else if (r && r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH)
+            sa->child->installed_ms = iked_now_ms(ik);
+        } else if (r && r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH)
             /* Half of it may be in: take out whatever went in. */
             sa->child->installed = true;
         call->done(ik, sa, ok);
@@ -579,8 +580,10 @@ static void iked_child_on_rekey_batch(struct upstream *up, const ProtobufCMessag
     if (sa && call->add_spi_in) {
         struct child_sa *c = sa->child && sa->child->spi_in == call->add_spi_in ? sa->child : NULL;
         /* Half of a refused batch may be in: the removal takes it out. */
-        if (c && (ok || (r && r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH)))
+        if (c && (ok || (r && r->body_case == MGATE__XFRMD_RESPONSE__BODY_BATCH))) {
             c->installed = true;
+            c->installed_ms = iked_now_ms(call->ik);
+        }
     }
     if (sa && call->done)
         call->done(call->ik, sa, ok);

@@ -48,7 +48,7 @@ static int iked_queue(struct iked *ik, struct ike_sa *sa, const uint8_t *buf, si
                       const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
                       bool natt_port, uint64_t init_spi_i);
 
-static uint64_t iked_now_ms(struct iked *ik)
+uint64_t iked_now_ms(struct iked *ik)
 {
     return uv_now(service_daemon(ik->s)->loop);
 }

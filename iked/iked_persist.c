@@ -70,6 +70,8 @@ static void persist_rebase(struct ike_sa *sa, uint64_t now)
     for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
         if (*ts[i] > now)
             *ts[i] = now;
+    if (sa->child && sa->child->installed_ms > now)
+        sa->child->installed_ms = now;
     if (sa->dpd_sent_ms && sa->last_rx_ms >= sa->dpd_sent_ms) {
         sa->dpd_sent_ms = 0; /* answered before the kill */
         sa->dpd_tries = 0;

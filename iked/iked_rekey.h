@@ -23,6 +23,12 @@ int iked_child_rekey_batch(struct iked *ik, struct ike_sa *sa, struct child_sa *
  * its end, and up to rekey_jitter percent more at random. */
 uint32_t iked_rekey_soft_s(struct iked *ik, uint32_t lifetime_s);
 
+/* The kernel sends a soft expire once. One that came while iked was
+ * restarting, or while xfrmd was down, reached nobody: on every xfrmd
+ * (re)connect, each CHILD SA past the latest soft lifetime it can have
+ * (rekey_margin before its end, no jitter) gets its rekey started. */
+void iked_rekey_catch_up(struct iked *ik);
+
 /* Results of the peer's requests (iked_dispatch.c), tx is the response. */
 /* IKE_EXCH_REKEY_CHILD: installs the new inbound SA, then sends the
  * response to where the request came from (rx). */

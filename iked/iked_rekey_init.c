@@ -720,3 +720,32 @@ void iked_rekey_xfrmd_event(struct upstream *up, const ProtobufCMessage *ev, uin
     sa->child_rekey_after_ms = iked_rekey_now(ik);
     iked_rekey_try_child(ik, sa, sa->child_rekey_after_ms);
 }
+
+static void iked_rekey_catch_up_one(struct ike_sa *sa, void *arg)
+{
+    struct iked *ik = arg;
+    const struct child_sa *c = sa->child;
+    if (sa->state != IKE_SA_ESTABLISHED || !c || !c->installed || !c->installed_ms ||
+        sa->child_rekey_spi || sa->child_old || !ik->set.child_lifetime_s)
+        return;
+    uint64_t life_ms = 1000ull * ik->set.child_lifetime_s;
+    uint64_t latest_soft = c->installed_ms + life_ms - life_ms * ik->set.rekey_margin_pct / 100;
+    uint64_t now = iked_rekey_now(ik);
+    if (now < latest_soft)
+        return; /* the kernel's soft expire is still to come */
+    char d[160];
+    log_info("%s: CHILD SA %08x is past its soft lifetime and its expire reached nobody: "
+             "rekeying it",
+             ike_sa_describe(sa, d, sizeof(d)), c->spi_in);
+    /* Spread over a few seconds: after a restart many may be due at once. */
+    uint32_t rnd = 0;
+    ike_crypto_random((uint8_t *)&rnd, sizeof(rnd));
+    sa->child_rekey_spi = c->spi_in;
+    sa->child_rekey_after_ms = now + rnd % (2 * IKED_REKEY_BUSY_MS);
+}
+
+void iked_rekey_catch_up(struct iked *ik)
+{
+    if (ik->sas && ik->env.set && !ik->stopping)
+        iked_sa_table_each(ik->sas, iked_rekey_catch_up_one, ik);
+}

@@ -34,6 +34,7 @@ static void iked_on_xfrmd_connect(struct upstream *up, void *ud)
     /* Whatever xfrmd holds of ours that no IKE SA here owns is an orphan
      * (a previous iked's, a failed install): let xfrmd remove it. */
     iked_child_reconcile(ik);
+    iked_rekey_catch_up(ik);
 }
 
 /* "access": AccessChanged, resubscribed on every reconnect; only with

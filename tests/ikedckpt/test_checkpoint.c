@@ -150,6 +150,7 @@ static struct ike_sa *make_sa(bool gcm, uint64_t spi_r)
     c->ts_local[1] = (struct ike_child_ts){AF_INET6, {0x20, 0x01, 0x0d, 0xb8}, 48, 6, 443};
     c->ts_remote = (struct ike_child_ts){AF_INET, {198, 18, 0, 9}, 32, 0, 0};
     c->installed = true;
+    c->installed_ms = 1100;
     sa->child = c;
     return sa;
 }
@@ -217,6 +218,7 @@ static void assert_same_sa(const struct ike_sa *a, const struct ike_sa *b)
     assert_memory_equal(x->ts_local, y->ts_local, sizeof(x->ts_local));
     assert_memory_equal(&x->ts_remote, &y->ts_remote, sizeof(x->ts_remote));
     assert_int_equal(x->installed, y->installed);
+    assert_true(x->installed_ms == y->installed_ms);
     /* CHILD keying material is not restored. */
     uint8_t z64[64] = {0};
     assert_memory_equal(y->enc_key_in, z64, sizeof(y->enc_key_in));

@@ -303,6 +303,27 @@ check "iked restored the checkpoint again" restored 3
 check "iked restored the IKE SA it rekeyed ($ike3)" test "$(ike_ids)" = "$ike3"
 check "... with its CHILD SA ($sas3)" test "$(gw_spis)" = "$sas3"
 
+# --- a soft expire that reached nobody --------------------------------------------------
+# The kernel sends a soft expire once. iked killed before it and restarted
+# after it must still rekey that CHILD SA (from its checkpointed install
+# time, on xfrmd's connect) before the hard lifetime ends the tunnel.
+echo "=== a soft expire while iked is down: the restarted iked catches up"
+kill_iked
+mg_conf $'child_lifetime = 60s\nrekey_margin = 50\nrekey_jitter = 0'
+check "iked restarts (CHILD SAs of 60 s, soft expire at 30 s)" start_iked
+before=$(gw_spis)
+sw_swanctl device --rekey --child dev >/dev/null || bad "swanctl --rekey --child failed"
+check "device CHILD rekey: iked installs a CHILD SA of 60 s" until_ok 15 two_new_sas "$before"
+t_in=$(date +%s) sas4=$(gw_spis) ncatch=$(nilog 'its expire reached nobody')
+kill_iked
+ping_start 225 # 45 s
+while (($(date +%s) < t_in + 32)); do sleep 1; done # bounded: at most 32 s
+check "iked restarts after the kernel's soft expire went by" start_iked
+check "the restarted iked rekeys the CHILD SA whose soft expire it missed" \
+  until_ok 25 more_than 'its expire reached nobody' "$ncatch"
+check "... new SPIs in gw, the old ones ($sas4) gone" until_ok 15 two_new_sas "$sas4"
+ping_none_lost "a soft expire missed during a restart"
+
 # --- the tunnel is still iked's to end ----------------------------------------------------
 # A request from iked on the restored IKE SA it initiated: the DELETE is
 # accepted only with the right keys, message ID and initiator flag.
