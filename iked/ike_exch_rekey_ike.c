@@ -56,6 +56,12 @@ int exch_rekey_ike_inherit(struct ike_sa *nsa, struct ike_sa *old, const struct 
     old->child_out_pending = false;
     nsa->authz = old->authz;
     old->authz = NULL;
+    /* A CHILD rekey the kernel's soft expire asked for goes with the CHILD
+     * SA: left on the old IKE SA it would be dropped there, and the CHILD
+     * SA would run into its hard lifetime. */
+    nsa->child_rekey_spi = old->child_rekey_spi;
+    nsa->child_rekey_after_ms = old->child_rekey_after_ms;
+    old->child_rekey_spi = 0;
     return 0;
 }
 

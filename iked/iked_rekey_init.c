@@ -431,6 +431,9 @@ static void iked_rekey_ike_collision(struct iked *ik, struct ike_sa *old, struct
     nsa->child_out_pending = peer_new->child_out_pending;
     nsa->authz = peer_new->authz;
     peer_new->authz = NULL;
+    nsa->child_rekey_spi = peer_new->child_rekey_spi;
+    nsa->child_rekey_after_ms = peer_new->child_rekey_after_ms;
+    peer_new->child_rekey_spi = 0;
     peer_new->child = peer_new->child_old = NULL;
     peer_new->child_out_pending = false;
     peer_new->state = IKE_SA_REKEYED;

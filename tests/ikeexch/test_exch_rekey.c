@@ -301,6 +301,9 @@ static void test_ike_rekey(void **state)
     struct ti_rekey rk = {.ike = t.suite};
     req = ti_rekey_ike(&t, &rk, &len);
     old.msgid = t.msgid;
+    /* A CHILD rekey the kernel's soft expire asked for, still to start. */
+    sa->child_rekey_spi = child->spi_in;
+    sa->child_rekey_after_ms = 1234;
     assert_int_equal(drive_request_ex(&F, sa, req, len, &tx, &nsa), IKE_EXCH_REKEY_IKE);
     free(req);
     assert_non_null(nsa);
@@ -313,6 +316,10 @@ static void test_ike_rekey(void **state)
     /* The CHILD SA, the lease and the identity moved. */
     assert_ptr_equal(nsa->child, child);
     assert_null(sa->child);
+    /* ... and the CHILD rekey it was due for goes with it. */
+    assert_int_equal(nsa->child_rekey_spi, child->spi_in);
+    assert_true(nsa->child_rekey_after_ms == 1234);
+    assert_int_equal(sa->child_rekey_spi, 0);
     assert_int_equal(nsa->vip.s_addr, vip.s_addr);
     assert_string_equal(nsa->peer_subject, sa->peer_subject);
     assert_int_equal(sa->state, IKE_SA_REKEYED);
